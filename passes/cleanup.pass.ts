@@ -1,0 +1,56 @@
+// cleanup: Constant nodes → initializers, identity and inference-Dropout removal, constant folding of shape
+// arithmetic, dead code elimination and duplicate-initializer merging. Outputs stay bitwise equal.
+import { produce } from 'immer';
+import type { Graph, Model } from '../src/ir/model.js';
+import { definePass } from '../src/passes/pass.js';
+import { exact } from '../src/passes/contract.js';
+import { applyRules } from '../src/rewrite/driver.js';
+import { mapGraphs } from '../src/rewrite/edit.js';
+import { makeValueInfo } from '../src/ir/builder.js';
+import { modelStats } from '../src/ir/analysis.js';
+import { cleanupRules } from '../rules/cleanup/index.js';
+import { constantsToInitializers } from './cleanup/constants-to-initializers.js';
+import { eliminateDeadCode } from './cleanup/dead-code.js';
+import { dedupeInitializers } from './cleanup/dedupe-initializers.js';
+
+/** Before IR 4 every initializer must also be a graph input. */
+function legalizeInitializers(model: Model): Model {
+  if (Number(model.irVersion) >= 4) return model;
+  const g = model.graph;
+  const inputs = new Set(g.inputs.map((v) => v.name));
+  const missing = [...g.initializers].filter(([name]) => !inputs.has(name));
+  const live = (name: string): boolean => g.initializers.has(name);
+  const stale = g.inputs.filter((v) => !live(v.name) && !g.nodes.some((n) => n.inputs.includes(v.name)) && !g.outputs.some((o) => o.name === v.name));
+  if (missing.length === 0 && stale.length === 0) return model;
+  return produce(model, (d) => {
+    const kept = g.inputs.filter((v) => !stale.includes(v));
+    d.graph.inputs = [...kept, ...missing.map(([name, t]) => makeValueInfo(name, t.dataType, t.dims))] as Graph['inputs'] as typeof d.graph.inputs;
+  });
+}
+
+export const cleanup = definePass({
+  name: 'cleanup',
+  description: 'dead code, identities, Constant nodes to initializers, constant folding of shape arithmetic, duplicate initializers',
+  options: {
+    fold_constants: { type: 'boolean', default: true, description: 'fold small all-constant subgraphs (shape arithmetic)' },
+    fold_max_elements: { type: 'integer', default: 4096, min: 1, description: 'largest tensor, in elements, that folding may read or produce' },
+    dedupe_initializers: { type: 'boolean', default: true, description: 'merge initializers with identical contents' },
+  },
+  contract: exact,
+  configSections: ['Cleanup'],
+  run: {
+    kind: 'transform',
+    transform(model, options, ctx) {
+      const before = modelStats(model);
+      let m = mapGraphs(model, constantsToInitializers);
+      const { model: rewritten, stats } = applyRules(m, cleanupRules({ fold: options.fold_constants, foldMaxElements: options.fold_max_elements }), ctx.driver);
+      for (const [rule, n] of stats.applied) ctx.note(rule, n);
+      m = mapGraphs(rewritten, eliminateDeadCode);
+      if (options.dedupe_initializers) m = mapGraphs(m, dedupeInitializers);
+      m = legalizeInitializers(m);
+      const after = modelStats(m);
+      if (after.nodes !== before.nodes) ctx.note('nodes removed', before.nodes - after.nodes);
+      return m;
+    },
+  },
+});

@@ -1,0 +1,35 @@
+// Dead code elimination: nodes whose outputs nobody reads (graph outputs and subgraph captures count as
+// reads) and initializers nobody reads. One backward walk, one produce.
+import type { Graph, Node } from '../../src/ir/model.js';
+import { graphIndex, usesOf } from '../../src/ir/analysis.js';
+import { produce } from 'immer';
+import '../../src/rewrite/immer-setup.js';
+import type { Tensor } from '../../src/ir/tensor.js';
+
+export function eliminateDeadCode(graph: Graph): Graph {
+  const { graphOutputs } = graphIndex(graph);
+  const live = new Set<string>(graphOutputs);
+  const keep: Node[] = [];
+  let removed = 0;
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const node = graph.nodes[i];
+    if (node.outputs.some((o) => o !== '' && live.has(o))) {
+      keep.push(node);
+      for (const u of usesOf(node)) live.add(u);
+    } else {
+      removed++;
+    }
+  }
+  const inputs = new Set(graph.inputs.map((v) => v.name));
+  // Initializers that are also graph inputs are part of the model's interface.
+  const deadInits = [...graph.initializers.keys()].filter((k) => !live.has(k) && !inputs.has(k));
+  const liveNames = new Set([...live, ...keep.flatMap((n) => n.outputs)]);
+  const staleInfo = graph.valueInfo.filter((vi) => !liveNames.has(vi.name)).length;
+  if (removed === 0 && deadInits.length === 0 && staleInfo === 0) return graph;
+  keep.reverse();
+  return produce(graph, (d) => {
+    if (removed) d.nodes = keep as typeof d.nodes;
+    for (const k of deadInits) (d.initializers as Map<string, Tensor>).delete(k);
+    if (staleInfo) d.valueInfo = graph.valueInfo.filter((vi) => liveNames.has(vi.name)) as typeof d.valueInfo;
+  });
+}

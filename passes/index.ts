@@ -1,0 +1,10 @@
+// The passes that ship with onnx-slim, by name (what `--passes` and YAML configs refer to).
+import type { PassFactory } from '../src/passes/pass.js';
+import type { OptionsSchema } from '../src/passes/options.js';
+import { cleanup } from './cleanup.pass.js';
+
+export { cleanup };
+
+export const PASSES: ReadonlyMap<string, PassFactory<OptionsSchema>> = new Map<string, PassFactory<OptionsSchema>>([
+  ['cleanup', cleanup as unknown as PassFactory<OptionsSchema>],
+]);

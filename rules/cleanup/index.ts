@@ -1,0 +1,16 @@
+// The cleanup rule family: local simplifications that never change outputs.
+import { RuleSet } from '../../src/rewrite/rule.js';
+import { removeIdentity } from './remove-identity.js';
+import { removeDropout } from './remove-dropout.js';
+import { foldConstant } from './fold-constant.js';
+import { foldShape } from './fold-shape.js';
+
+export { removeIdentity, removeDropout, foldConstant, foldShape };
+
+export function cleanupRules(options: { fold: boolean; foldMaxElements: number }): RuleSet {
+  return new RuleSet('cleanup', [
+    removeIdentity,
+    removeDropout,
+    ...(options.fold ? [foldConstant(options.foldMaxElements), foldShape] : []),
+  ]);
+}

@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// The onnx-slim command line. Every failure is one line `onnx-slim: <reason>` on stderr and a non-zero exit;
+// outputs are written to a temporary file and renamed, so a failed run never leaves a partial file.
+import { Command, CommanderError } from 'commander';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { loadModel } from '../io/load.js';
+import { saveModel } from '../io/save.js';
+import { compile, formatReport } from '../passes/compile.js';
+import type { Pass } from '../passes/pass.js';
+import { OptionError } from '../passes/options.js';
+import { PASSES } from '../../passes/index.js';
+import { readConfig } from './config.js';
+import { UsageError } from './errors.js';
+import { formatSummary, summarize } from './inspect.js';
+import { extractPassOptions } from './pass-options.js';
+import { describeError } from './describe-error.js';
+
+const VERSION = '0.1.0';
+
+interface CompileFlags {
+  output: string;
+  passes?: string;
+  config?: string;
+  verify?: boolean;
+  printIrAfter?: string;
+  externalData?: boolean | string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+function buildPasses(flags: CompileFlags, cliOptions: ReadonlyMap<string, Record<string, unknown>>): Pass[] {
+  const config = flags.config ? readConfig(flags.config, PASSES) : undefined;
+  const names = flags.passes !== undefined
+    ? flags.passes.split(',').map((s) => s.trim()).filter(Boolean)
+    : config?.passes.length ? [...config.passes] : ['cleanup'];
+  if (names.length === 0) throw new UsageError('--passes names no pass');
+  for (const name of [...names, ...cliOptions.keys()]) {
+    if (!PASSES.has(name)) throw new UsageError(`unknown pass '${name}' (passes: ${[...PASSES.keys()].join(', ')})`);
+  }
+  for (const name of cliOptions.keys()) {
+    if (!names.includes(name)) throw new UsageError(`options for pass '${name}' were given but it is not in --passes`);
+  }
+  return names.map((name) => PASSES.get(name)!({ ...config?.options.get(name), ...cliOptions.get(name) } as never));
+}
+
+async function runCompile(input: string, flags: CompileFlags, cliOptions: ReadonlyMap<string, Record<string, unknown>>): Promise<void> {
+  const passes = buildPasses(flags, cliOptions);
+  const outDir = path.dirname(path.resolve(flags.output));
+  if (!existsSync(outDir)) mkdirSync(outDir, { recursive: true });
+  const model = loadModel(input);
+  const log = (text: string): void => { if (!flags.quiet && !flags.json) process.stdout.write(text + '\n'); };
+  log(`onnx-slim ${VERSION}: ${input} -> ${flags.output}`);
+  const { model: out, reports } = await compile(model, passes, {
+    verify: flags.verify,
+    printIrAfter: flags.printIrAfter?.split(',').map((s) => s.trim()),
+    onPass: (r) => log(formatReport(r)),
+  });
+  const hadExternal = [...model.graph.initializers.values()].some((t) => t.isExternal);
+  const external = typeof flags.externalData === 'string' ? { location: flags.externalData } : flags.externalData || hadExternal;
+  saveModel(out, flags.output, { externalData: external });
+  if (flags.json) process.stdout.write(JSON.stringify({ input, output: flags.output, passes: reports }, null, 2) + '\n');
+}
+
+function program(cliOptions: ReadonlyMap<string, Record<string, unknown>>): Command {
+  const cmd = new Command('onnx-slim')
+    .description('Make ONNX models smaller and faster: declarative graph-rewrite passes on an immutable IR.')
+    .version(VERSION)
+    .showSuggestionAfterError(false);
+  cmd.command('compile')
+    .description('run passes over a model and write the result')
+    .argument('<input>', 'model to compile (.onnx)')
+    .requiredOption('-o, --output <file>', 'where to write the compiled model')
+    .option('--passes <list>', `comma-separated passes, in order (available: ${[...PASSES.keys()].join(', ')}; default: from --config, else cleanup)`)
+    .option('--config <file>', 'YAML config (PaddleSlim vocabulary: Compress: { Cleanup: {...}, ... })')
+    .option('--verify', 'verify the model before and after every pass')
+    .option('--print-ir-after <passes>', "print the IR after these passes ('*' for all)")
+    .option('--external-data [location]', 'store weights in an external data file (default <output>.data)')
+    .option('--json', 'print the per-pass report as JSON')
+    .option('-q, --quiet', 'print nothing on success')
+    .addHelpText('after', `\nPass options: --<pass>-<option> <value>, e.g. --cleanup-fold-max-elements 1024.\n${passOptionsHelp()}`)
+    .action(async (input: string, flags: CompileFlags) => runCompile(input, flags, cliOptions));
+  cmd.command('inspect')
+    .description('opsets, inputs/outputs with shapes, op histogram, parameter count and bytes of a model')
+    .argument('<input>', 'model to inspect (.onnx)')
+    .option('--json', 'print as JSON')
+    .action((input: string, flags: { json?: boolean }) => {
+      const summary = summarize(loadModel(input), input);
+      process.stdout.write((flags.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)) + '\n');
+    });
+  cmd.command('passes')
+    .description('list the passes and their options')
+    .action(() => { process.stdout.write(passOptionsHelp() + '\n'); });
+  return cmd;
+}
+
+function passOptionsHelp(): string {
+  const lines: string[] = [];
+  for (const [name, factory] of PASSES) {
+    lines.push(`${name}: ${factory.spec.description}`);
+    for (const [key, spec] of Object.entries(factory.spec.options)) {
+      const values = spec.type === 'enum' ? ` (${spec.values.join('|')})` : '';
+      lines.push(`  --${name}-${key.replace(/_/g, '-')} <${spec.type}>${values}  ${spec.description} [default: ${JSON.stringify(spec.default)}]`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    const { rest, options } = extractPassOptions(argv, PASSES);
+    const cmd = program(options);
+    cmd.exitOverride();
+    cmd.configureOutput({ writeErr: () => {} });
+    for (const sub of cmd.commands) { sub.exitOverride(); sub.configureOutput({ writeErr: () => {} }); }
+    await cmd.parseAsync(rest, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      process.stderr.write(`onnx-slim: ${e.message.replace(/^error: /, '')}\n`);
+      return 2;
+    }
+    const usage = e instanceof UsageError || e instanceof OptionError;
+    process.stderr.write(`onnx-slim: ${describeError(e)}\n`);
+    if (process.env.ONNX_SLIM_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    return usage ? 2 : 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
