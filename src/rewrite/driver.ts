@@ -12,6 +12,7 @@ import { type Match, matchPattern } from './pattern.js';
 import type { Replacement, RewriteBuilder, Rule, RuleContext, RuleSet } from './rule.js';
 import { renameCaptured, valueNames } from './rename.js';
 import { typesOf } from './type-oracle.js';
+import type { TensorType } from '../ir/types.js';
 
 export class RewriteLoopError extends Error {}
 export class RewriteError extends Error {}
@@ -43,14 +44,16 @@ interface Edit {
 }
 
 type ModelHeader = Pick<Model, 'irVersion' | 'opsetImport'>;
+/** Types of the values a subgraph can capture from its enclosing scopes. */
+type OuterTypes = ReadonlyMap<string, TensorType>;
 
-function ruleContext(graph: Graph, model: ModelHeader, index: GraphIndex): RuleContext {
+function ruleContext(graph: Graph, model: ModelHeader, index: GraphIndex, outer?: OuterTypes): RuleContext {
   return {
     graph, model,
     constant: (name) => constantOf(graph, name, model.irVersion),
     consumers: (name) => index.consumers.get(name) ?? [],
     isGraphOutput: (name) => index.graphOutputs.has(name),
-    typeOf: (name) => typesOf(graph, model).get(name),
+    typeOf: (name) => typesOf(graph, model, outer).get(name) ?? outer?.get(name),
     opset: (domain = '') => opsetVersion(model, domain),
   };
 }
@@ -98,13 +101,13 @@ export function applyRules(model: Model, rules: RuleSet, options: DriverOptions 
   return { model: graph === model.graph ? model : produce(model, (d) => { d.graph = graph as typeof d.graph; }), stats };
 }
 
-export function rewriteGraph(graph: Graph, rules: RuleSet, model: ModelHeader, options: DriverOptions, stats: RewriteStats): Graph {
-  let g = rewriteSubgraphs(graph, rules, model, options, stats);
+export function rewriteGraph(graph: Graph, rules: RuleSet, model: ModelHeader, options: DriverOptions, stats: RewriteStats, outer?: OuterTypes): Graph {
+  let g = rewriteSubgraphs(graph, rules, model, options, stats, outer);
   const maxSweeps = options.maxSweeps ?? 100;
   let worklist: readonly Node[] = g.nodes;
   for (let sweep = 1; ; sweep++) {
     const index = graphIndex(g);
-    const ctx = ruleContext(g, model, index);
+    const ctx = ruleContext(g, model, index, outer);
     const taken = new Names(valueNames(g));
     const claimed = new Set<Node>();
     const edits: Edit[] = [];
@@ -140,17 +143,19 @@ export function rewriteGraph(graph: Graph, rules: RuleSet, model: ModelHeader, o
 }
 
 /** Rewrites inside If/Loop/Scan bodies first; nodes whose bodies changed are replaced in one produce. */
-function rewriteSubgraphs(graph: Graph, rules: RuleSet, model: ModelHeader, options: DriverOptions, stats: RewriteStats): Graph {
+function rewriteSubgraphs(graph: Graph, rules: RuleSet, model: ModelHeader, options: DriverOptions, stats: RewriteStats, outer?: OuterTypes): Graph {
+  if (!graph.nodes.some(hasSubgraphs)) return graph;
+  const scope: OuterTypes = new Map([...(outer ?? []), ...typesOf(graph, model, outer)]);
   const changed = new Map<number, Node>();
   graph.nodes.forEach((node, i) => {
     if (!hasSubgraphs(node)) return;
     let dirty = false;
     const attributes = node.attributes.map((a) => {
       if (a.type === 'graph') {
-        const g = rewriteGraph(a.value, rules, model, options, stats);
+        const g = rewriteGraph(a.value, rules, model, options, stats, scope);
         if (g !== a.value) { dirty = true; return { ...a, value: g }; }
       } else if (a.type === 'graphs') {
-        const gs = a.value.map((s) => rewriteGraph(s, rules, model, options, stats));
+        const gs = a.value.map((s) => rewriteGraph(s, rules, model, options, stats, scope));
         if (gs.some((s, j) => s !== a.value[j])) { dirty = true; return { ...a, value: gs }; }
       }
       return a;
@@ -210,6 +215,8 @@ function applyEdits(g: Graph, edits: readonly Edit[], index: GraphIndex): { grap
   // Readers of what removed nodes read may now match (e.g. a value that became single-use).
   const dirtyValues = new Set<string>();
   for (const n of removed) for (const i of n.inputs) dirtyValues.add(rename.get(i) ?? i);
+  // ... and readers of outputs now defined by initializers (folded constants).
+  for (const name of initializers.keys()) dirtyValues.add(name);
   const renamedReaders = new Set<Node>();
   for (const from of rename.keys()) for (const c of index.consumers.get(from) ?? []) if (!removed.has(c)) renamedReaders.add(c);
   const touched = new Set<Node>();

@@ -57,6 +57,8 @@ export async function createSession(model: Model | Uint8Array, options: SessionO
     intraOpNumThreads: options.threads ?? 1,
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    // Warnings (e.g. about unused initializers in generated test graphs) are noise here.
+    logSeverityLevel: 3,
     ...(options.optimizedModelFilePath ? { optimizedModelFilePath: options.optimizedModelFilePath } : {}),
   });
 }

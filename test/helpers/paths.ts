@@ -27,4 +27,4 @@ export const SCRATCH_DIR = path.join(REPO_ROOT, '.tmp');
 
 /** Seed and run counts for property tests, overridable from the environment (logged by the tests). */
 export const PROP_SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : Date.now() % 2 ** 31;
-export const PROP_RUNS = process.env.FC_RUNS ? Number(process.env.FC_RUNS) : 40;
+export const PROP_RUNS = process.env.FC_RUNS ? Number(process.env.FC_RUNS) : 100;
