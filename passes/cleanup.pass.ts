@@ -41,16 +41,20 @@ export const cleanup = definePass({
   run: {
     kind: 'transform',
     transform(model, options, ctx) {
-      const before = modelStats(model);
-      let m = mapGraphs(model, constantsToInitializers);
+      const counted = (step: (m: Model) => Model, note: string, measure: (m: Model) => number): ((m: Model) => Model) => (m) => {
+        const out = step(m);
+        const delta = measure(m) - measure(out);
+        if (delta) ctx.note(note, delta);
+        return out;
+      };
+      const nodes = (m: Model): number => modelStats(m).nodes;
+      const initializers = (m: Model): number => modelStats(m).initializers;
+      let m = counted((x) => mapGraphs(x, constantsToInitializers), 'constant nodes to initializers', nodes)(model);
       const { model: rewritten, stats } = applyRules(m, cleanupRules({ fold: options.fold_constants, foldMaxElements: options.fold_max_elements }), ctx.driver);
       for (const [rule, n] of stats.applied) ctx.note(rule, n);
-      m = mapGraphs(rewritten, eliminateDeadCode);
-      if (options.dedupe_initializers) m = mapGraphs(m, dedupeInitializers);
-      m = legalizeInitializers(m);
-      const after = modelStats(m);
-      if (after.nodes !== before.nodes) ctx.note('nodes removed', before.nodes - after.nodes);
-      return m;
+      m = counted((x) => mapGraphs(x, eliminateDeadCode), 'dead nodes removed', nodes)(rewritten);
+      if (options.dedupe_initializers) m = counted((x) => mapGraphs(x, dedupeInitializers), 'duplicate initializers merged', initializers)(m);
+      return legalizeInitializers(m);
     },
   },
 });

@@ -128,4 +128,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// A closed pipe (`onnx-slim inspect m.onnx | head`) is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); });
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

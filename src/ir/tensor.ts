@@ -26,6 +26,22 @@ export type TensorStorage =
   | { readonly kind: 'external'; readonly source: ExternalSource }
   | { readonly kind: 'empty' };
 
+/** The stored data does not fit the tensor's shape and type (a corrupt or hostile file). */
+export class TensorDataError extends Error {}
+
+/** Why the payload cannot hold this tensor's elements, or undefined when it can (checked without reading external data). */
+export function storageProblem(t: Tensor): string | undefined {
+  const s = t.storage;
+  const need = t.dataType === DataType.STRING ? t.size : t.byteLength;
+  const have = s.kind === 'raw' ? s.bytes.length : s.kind === 'external' ? s.source.length : s.kind === 'empty' ? 0 : undefined;
+  if (have !== undefined) return have === need || (s.kind === 'empty' && t.size === 0) ? undefined : `holds ${have} bytes, its shape [${t.dims}] of ${DataType[t.dataType]} needs ${need}`;
+  const count = s.kind === 'string_data' ? s.values.length : (s as { values: ArrayLike<unknown> }).values.length;
+  // int32_data holds one element per entry, or one packed byte for 4- and 2-bit types.
+  const perEntry = s.kind === 'int32_data' && bitsOf(t.dataType) < 8 ? byteSizeOf(t.dataType, t.size) : t.size;
+  return count === perEntry || (s.kind === 'float_data' && t.dataType === DataType.COMPLEX64 && count === 2 * t.size)
+    ? undefined : `holds ${count} values, its shape [${t.dims}] needs ${perEntry}`;
+}
+
 export class Tensor {
   private cachedBytes?: Uint8Array;
   private cachedArray?: NumericArray;
@@ -81,7 +97,7 @@ export class Tensor {
     const s = this.storage;
     let bytes: Uint8Array;
     switch (s.kind) {
-      case 'raw': return s.bytes;
+      case 'raw': bytes = s.bytes; break;
       case 'external': bytes = s.source.read(); break;
       case 'empty': bytes = new Uint8Array(0); break;
       case 'string_data': throw new Error('string tensors have no raw byte form');
@@ -91,7 +107,7 @@ export class Tensor {
       }
     }
     if (bytes.length !== this.byteLength) {
-      throw new Error(`tensor data holds ${bytes.length} bytes, its shape [${this.dims}] of ${DataType[this.dataType]} needs ${this.byteLength}`);
+      throw new TensorDataError(`tensor data holds ${bytes.length} bytes, its shape [${this.dims}] of ${DataType[this.dataType]} needs ${this.byteLength}`);
     }
     this.cachedBytes = bytes;
     return bytes;
@@ -111,8 +127,12 @@ export class Tensor {
     if (s.kind === 'float_data' || s.kind === 'double_data') {
       out = s.values;
     } else if (s.kind === 'int32_data') {
-      // int32_data carries every type narrower than 32 bits, one element per entry (float16 as bit patterns).
-      out = this.dataType === DataType.INT32 ? s.values : convertInto(new Ctor(n), s.values);
+      // int32_data carries every type narrower than 32 bits: one element per entry (float16 as bit patterns),
+      // or one packed byte per entry for 4- and 2-bit types.
+      const bits = bitsOf(this.dataType);
+      out = this.dataType === DataType.INT32 ? s.values
+        : bits < 8 ? unpackSubByte(Uint8Array.from(s.values), n, bits, this.dataType === DataType.INT4 || this.dataType === DataType.INT2)
+        : convertInto(new Ctor(n), s.values);
     } else if (s.kind === 'int64_data' || s.kind === 'uint64_data') {
       const arr = new Ctor(n);
       for (let i = 0; i < n; i++) (arr as BigInt64Array)[i] = BigInt(s.values[i]);
@@ -122,10 +142,15 @@ export class Tensor {
       const bits = bitsOf(this.dataType);
       if (bits < 8) out = unpackSubByte(bytes, n, bits, this.dataType === DataType.INT4 || this.dataType === DataType.INT2);
       else if ((bytes.byteOffset % Ctor.BYTES_PER_ELEMENT) === 0) out = new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, n);
-      else out = new Ctor(bytes.slice().buffer as ArrayBuffer, 0, n);
+      else {
+        // Misaligned view: copy once. (Buffer#slice would return another view, not a copy.)
+        const copy = new Uint8Array(bytes.byteLength);
+        copy.set(bytes);
+        out = new Ctor(copy.buffer, 0, n);
+      }
     }
     if (out.length !== n) {
-      throw new Error(`tensor data holds ${out.length} values, its shape [${this.dims}] needs ${n}`);
+      throw new TensorDataError(`tensor data holds ${out.length} values, its shape [${this.dims}] needs ${n}`);
     }
     this.cachedArray = out;
     return out;

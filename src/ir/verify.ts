@@ -5,6 +5,7 @@ import { subgraphsOf } from './model.js';
 import { type TensorType, tensorTypeOf, tensorTypesCompatible, formatType } from './types.js';
 import { makeTensorType } from './types.js';
 import { constantNodeValue } from './analysis.js';
+import { storageProblem } from './tensor.js';
 
 export class VerifyError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -62,6 +63,8 @@ function verifyGraph(
   };
   for (const v of graph.inputs) define(v.name, tensorTypeOf(v.type), 'a graph input');
   for (const [name, t] of graph.initializers) {
+    const bad = storageProblem(t);
+    if (bad) problems.push(`${where}: initializer '${name}' ${bad}`);
     const declared = types.get(name);
     const own: TensorType = { elemType: t.dataType, shape: t.dims };
     if (declared) {
@@ -91,6 +94,8 @@ function verifyGraph(
       if (seen.has(o)) problems.push(`${where}: ${describe(node)} lists output '${o}' twice`);
       seen.add(o);
       const c = constantNodeValue(node);
+      const bad = c && storageProblem(c);
+      if (bad) problems.push(`${where}: ${describe(node)} value ${bad}`);
       define(o, c ? { elemType: c.dataType, shape: c.dims } : options.inferredTypes?.get(o), describe(node));
     }
   }
