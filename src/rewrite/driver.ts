@@ -12,6 +12,7 @@ import { type Match, matchPattern } from './pattern.js';
 import type { Replacement, RewriteBuilder, Rule, RuleContext, RuleSet } from './rule.js';
 import { renameCaptured, valueNames } from './rename.js';
 import { typesOf } from './type-oracle.js';
+import { mapChildGraphs } from './subgraphs.js';
 import type { TensorType } from '../ir/types.js';
 
 export class RewriteLoopError extends Error {}
@@ -142,30 +143,11 @@ export function rewriteGraph(graph: Graph, rules: RuleSet, model: ModelHeader, o
   }
 }
 
-/** Rewrites inside If/Loop/Scan bodies first; nodes whose bodies changed are replaced in one produce. */
+/** Rewrites inside If/Loop/Scan bodies first, giving them the types of the values they capture. */
 function rewriteSubgraphs(graph: Graph, rules: RuleSet, model: ModelHeader, options: DriverOptions, stats: RewriteStats, outer?: OuterTypes): Graph {
   if (!graph.nodes.some(hasSubgraphs)) return graph;
   const scope: OuterTypes = new Map([...(outer ?? []), ...typesOf(graph, model, outer)]);
-  const changed = new Map<number, Node>();
-  graph.nodes.forEach((node, i) => {
-    if (!hasSubgraphs(node)) return;
-    let dirty = false;
-    const attributes = node.attributes.map((a) => {
-      if (a.type === 'graph') {
-        const g = rewriteGraph(a.value, rules, model, options, stats, scope);
-        if (g !== a.value) { dirty = true; return { ...a, value: g }; }
-      } else if (a.type === 'graphs') {
-        const gs = a.value.map((s) => rewriteGraph(s, rules, model, options, stats, scope));
-        if (gs.some((s, j) => s !== a.value[j])) { dirty = true; return { ...a, value: gs }; }
-      }
-      return a;
-    });
-    if (dirty) changed.set(i, { ...node, attributes });
-  });
-  if (changed.size === 0) return graph;
-  return produce(graph, (d) => {
-    for (const [i, n] of changed) d.nodes[i] = n as (typeof d.nodes)[number];
-  });
+  return mapChildGraphs(graph, (g) => rewriteGraph(g, rules, model, options, stats, scope));
 }
 
 function checkReplacement(rule: Rule, match: Match, r: Replacement, index: GraphIndex): void {
@@ -248,9 +230,9 @@ function renameNode(node: Node, rename: ReadonlyMap<string, string>): Node {
   if (rename.size === 0) return node;
   const inputs = node.inputs.map((i) => rename.get(i) ?? i);
   const inputsChanged = inputs.some((x, i) => x !== node.inputs[i]);
-  const attributes = hasSubgraphs(node) ? renameCaptured(node.attributes, rename) : node.attributes;
-  if (!inputsChanged && attributes === node.attributes) return node;
-  return { ...node, inputs, attributes };
+  const withBodies = renameCaptured(node, rename);
+  if (!inputsChanged) return withBodies;
+  return { ...withBodies, inputs };
 }
 
 /** Nodes that a pattern rooted near a change could now match: the touched nodes and their readers, `depth` levels down. */

@@ -3,10 +3,10 @@
 import { produce } from 'immer';
 import './immer-setup.js';
 import type { Graph, Model, Node } from '../ir/model.js';
-import { hasSubgraphs } from '../ir/model.js';
 import { graphIndex } from '../ir/analysis.js';
 import type { Tensor } from '../ir/tensor.js';
 import { renameCaptured } from './rename.js';
+import { mapChildGraphs } from './subgraphs.js';
 
 /** Makes every reader of a key of `rename` read its value instead (captures inside subgraphs included). */
 export function replaceUses(graph: Graph, rename: ReadonlyMap<string, string>): Graph {
@@ -20,9 +20,7 @@ export function replaceUses(graph: Graph, rename: ReadonlyMap<string, string>): 
     for (const node of consumers.get(from) ?? []) {
       const i = position.get(node)!;
       const base = updates.get(i) ?? node;
-      const inputs = base.inputs.map((x) => rename.get(x) ?? x);
-      const attributes = hasSubgraphs(base) ? renameCaptured(base.attributes, rename) : base.attributes;
-      updates.set(i, { ...base, inputs, attributes });
+      updates.set(i, { ...renameCaptured(base, rename), inputs: base.inputs.map((x) => rename.get(x) ?? x) });
     }
   }
   if (updates.size === 0) return graph;
@@ -33,28 +31,7 @@ export function replaceUses(graph: Graph, rename: ReadonlyMap<string, string>): 
 
 /** Applies `edit` to the main graph and, bottom-up, to every subgraph. */
 export function mapGraphs(model: Model, edit: (graph: Graph, depth: number) => Graph): Model {
-  const visit = (graph: Graph, depth: number): Graph => {
-    const changed = new Map<number, Node>();
-    graph.nodes.forEach((node, i) => {
-      if (!hasSubgraphs(node)) return;
-      let dirty = false;
-      const attributes = node.attributes.map((a) => {
-        if (a.type === 'graph') {
-          const g = visit(a.value, depth + 1);
-          if (g !== a.value) { dirty = true; return { ...a, value: g }; }
-        } else if (a.type === 'graphs') {
-          const gs = a.value.map((s) => visit(s, depth + 1));
-          if (gs.some((s, j) => s !== a.value[j])) { dirty = true; return { ...a, value: gs }; }
-        }
-        return a;
-      });
-      if (dirty) changed.set(i, { ...node, attributes });
-    });
-    const withBodies = changed.size === 0 ? graph : produce(graph, (d) => {
-      for (const [i, n] of changed) d.nodes[i] = n as (typeof d.nodes)[number];
-    });
-    return edit(withBodies, depth);
-  };
+  const visit = (graph: Graph, depth: number): Graph => edit(mapChildGraphs(graph, (g) => visit(g, depth + 1)), depth);
   const graph = visit(model.graph, 0);
   return graph === model.graph ? model : produce(model, (d) => { d.graph = graph as typeof d.graph; });
 }

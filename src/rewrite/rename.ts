@@ -1,6 +1,7 @@
 // Names: every value name a graph uses (for fresh names), and renaming values that subgraphs capture
 // from an enclosing scope (an If branch reading an outer value must follow when that value is replaced).
-import type { Attribute, Graph, Node } from '../ir/model.js';
+import type { Graph, Node } from '../ir/model.js';
+import { mapNodeSubgraphs } from './subgraphs.js';
 import { subgraphsOf } from '../ir/model.js';
 
 const namesCache = new WeakMap<Graph, ReadonlySet<string>>();
@@ -26,20 +27,9 @@ export function valueNames(graph: Graph): ReadonlySet<string> {
   return names;
 }
 
-/** Renames outer-scope references inside subgraph attributes; returns the same array when nothing changes. */
-export function renameCaptured(attributes: readonly Attribute[], rename: ReadonlyMap<string, string>): readonly Attribute[] {
-  let changed = false;
-  const out = attributes.map((a) => {
-    if (a.type === 'graph') {
-      const g = renameInGraph(a.value, rename);
-      if (g !== a.value) { changed = true; return { ...a, value: g }; }
-    } else if (a.type === 'graphs') {
-      const gs = a.value.map((s) => renameInGraph(s, rename));
-      if (gs.some((s, i) => s !== a.value[i])) { changed = true; return { ...a, value: gs }; }
-    }
-    return a;
-  });
-  return changed ? out : attributes;
+/** Renames outer-scope references inside the node's subgraphs; the same node when nothing changes. */
+export function renameCaptured(node: Node, rename: ReadonlyMap<string, string>): Node {
+  return mapNodeSubgraphs(node, (g) => renameInGraph(g, rename));
 }
 
 function renameInGraph(graph: Graph, rename: ReadonlyMap<string, string>): Graph {
@@ -51,10 +41,10 @@ function renameInGraph(graph: Graph, rename: ReadonlyMap<string, string>): Graph
   let changed = false;
   const nodes = graph.nodes.map((n): Node => {
     const inputs = n.inputs.map((i) => effective.get(i) ?? i);
-    const attributes = renameCaptured(n.attributes, effective);
-    if (attributes === n.attributes && inputs.every((x, i) => x === n.inputs[i])) return n;
+    const withBodies = renameCaptured(n, effective);
+    if (withBodies === n && inputs.every((x, i) => x === n.inputs[i])) return n;
     changed = true;
-    return { ...n, inputs, attributes };
+    return { ...withBodies, inputs };
   });
   const outputs = graph.outputs.map((o) => (effective.has(o.name) ? { ...o, name: effective.get(o.name)! } : o));
   if (outputs.some((o, i) => o !== graph.outputs[i])) changed = true;
