@@ -6,6 +6,7 @@ import { type TensorType, tensorTypeOf, tensorTypesCompatible, formatType } from
 import { makeTensorType } from './types.js';
 import { constantNodeValue } from './analysis.js';
 import { storageProblem } from './tensor.js';
+import { inferModelTypes } from '../shape/index.js';
 
 export class VerifyError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -13,8 +14,8 @@ export class VerifyError extends Error {
   }
 }
 
-/** Optional extra evidence for type checks (e.g. shape inference results). */
 export interface VerifyOptions {
+  /** Types to check declarations against (default: shape inference over the main graph). */
   readonly inferredTypes?: ReadonlyMap<string, TensorType>;
 }
 
@@ -30,7 +31,8 @@ export function verifyModel(model: Model, options: VerifyOptions = {}): string[]
   const domains = importedDomains(model.opsetImport);
   const functions = new Set(model.functions.map((f) => `${f.domain}::${f.name}`));
   if (!domains.has('')) problems.push('the model imports no default-domain (ai.onnx) opset');
-  verifyGraph(model.graph, new Map(), domains, functions, problems, options, 'main graph');
+  const inferredTypes = options.inferredTypes ?? inferModelTypes(model).types;
+  verifyGraph(model.graph, new Map(), domains, functions, problems, { inferredTypes }, 'main graph');
   for (const f of model.functions) {
     const fnDomains = importedDomains(f.opsetImport);
     const defined = new Set(f.inputs);
