@@ -1,6 +1,6 @@
 // Reading small constant tensors as values (the numbers shape arithmetic works on).
 import { DataType } from '../ir/dtype.js';
-import { Tensor } from '../ir/tensor.js';
+import type { Tensor } from '../ir/tensor.js';
 import type { Value } from './context.js';
 
 /** Values bigger than this are not tracked (they are data, not shapes). */
@@ -10,10 +10,7 @@ export const MAX_VALUE_SIZE = 1024;
 export function tensorValue(t: Tensor): Value | undefined {
   if (t.size > MAX_VALUE_SIZE || t.dataType === DataType.STRING || t.dataType === DataType.UNDEFINED) return undefined;
   try {
-    // Read from a private copy of raw bytes: Tensor.toArray's unaligned path copies with Buffer#slice, which
-    // returns a view on Node Buffers and would read the wrong bytes.
-    const own = t.storage.kind === 'raw' ? new Tensor(t.dataType, t.dims, { kind: 'raw', bytes: new Uint8Array(t.storage.bytes) }) : t;
-    return own.toNumbers();
+    return t.toNumbers();
   } catch {
     return undefined; // complex or exotic storage: not a shape
   }
