@@ -1,6 +1,6 @@
 // cleanup: Constant nodes → initializers, identity and inference-Dropout removal, constant folding of shape
 // arithmetic, dead code elimination and duplicate-initializer merging. Outputs stay bitwise equal.
-import { produce } from 'immer';
+import { castDraft, produce } from 'immer';
 import type { Graph, Model } from '../src/ir/model.js';
 import { definePass } from '../src/passes/pass.js';
 import { exact } from '../src/passes/contract.js';
@@ -24,7 +24,7 @@ function legalizeInitializers(model: Model): Model {
   if (missing.length === 0 && stale.length === 0) return model;
   return produce(model, (d) => {
     const kept = g.inputs.filter((v) => !stale.includes(v));
-    d.graph.inputs = [...kept, ...missing.map(([name, t]) => makeValueInfo(name, t.dataType, t.dims))] as Graph['inputs'] as typeof d.graph.inputs;
+    d.graph.inputs = castDraft([...kept, ...missing.map(([name, t]) => makeValueInfo(name, t.dataType, t.dims))]);
   });
 }
 
@@ -52,7 +52,7 @@ export const cleanup = definePass({
       let m = counted((x) => mapGraphs(x, constantsToInitializers), 'constant nodes to initializers', nodes)(model);
       const { model: rewritten, stats } = applyRules(m, cleanupRules({ fold: options.fold_constants, foldMaxElements: options.fold_max_elements }), ctx.driver);
       for (const [rule, n] of stats.applied) ctx.note(rule, n);
-      m = counted((x) => mapGraphs(x, eliminateDeadCode), 'dead nodes removed', nodes)(rewritten);
+      m = counted((x) => mapGraphs(x, (g) => eliminateDeadCode(g, Number(x.irVersion))), 'dead nodes removed', nodes)(rewritten);
       if (options.dedupe_initializers) m = counted((x) => mapGraphs(x, dedupeInitializers), 'duplicate initializers merged', initializers)(m);
       return legalizeInitializers(m);
     },

@@ -2,11 +2,11 @@
 // reads) and initializers nobody reads. One backward walk, one produce.
 import type { Graph, Node } from '../../src/ir/model.js';
 import { graphIndex, usesOf } from '../../src/ir/analysis.js';
-import { produce } from 'immer';
+import { castDraft, produce } from 'immer';
 import '../../src/rewrite/immer-setup.js';
 import type { Tensor } from '../../src/ir/tensor.js';
 
-export function eliminateDeadCode(graph: Graph): Graph {
+export function eliminateDeadCode(graph: Graph, irVersion: number): Graph {
   const { graphOutputs } = graphIndex(graph);
   const live = new Set<string>(graphOutputs);
   const keep: Node[] = [];
@@ -21,15 +21,16 @@ export function eliminateDeadCode(graph: Graph): Graph {
     }
   }
   const inputs = new Set(graph.inputs.map((v) => v.name));
-  // Initializers that are also graph inputs are part of the model's interface.
-  const deadInits = [...graph.initializers.keys()].filter((k) => !live.has(k) && !inputs.has(k));
+  // From IR 4 on, an initializer that is also a graph input is an overridable default: part of the interface.
+  // Before IR 4 every initializer is listed as an input, and an unused one can go (with its input).
+  const deadInits = [...graph.initializers.keys()].filter((k) => !live.has(k) && (irVersion < 4 || !inputs.has(k)));
   const liveNames = new Set([...live, ...keep.flatMap((n) => n.outputs)]);
   const staleInfo = graph.valueInfo.filter((vi) => !liveNames.has(vi.name)).length;
   if (removed === 0 && deadInits.length === 0 && staleInfo === 0) return graph;
   keep.reverse();
   return produce(graph, (d) => {
-    if (removed) d.nodes = keep as typeof d.nodes;
-    for (const k of deadInits) (d.initializers as Map<string, Tensor>).delete(k);
-    if (staleInfo) d.valueInfo = graph.valueInfo.filter((vi) => liveNames.has(vi.name)) as typeof d.valueInfo;
+    if (removed) d.nodes = castDraft(keep);
+    for (const k of deadInits) (d.initializers as unknown as Map<string, Tensor>).delete(k);
+    if (staleInfo) d.valueInfo = castDraft(graph.valueInfo.filter((vi) => liveNames.has(vi.name)));
   });
 }

@@ -40,7 +40,13 @@ export function resolveExternalLocation(baseDir: string, location: string): stri
 
 /** Opens a checked path without following symlinks and verifies it is still the file that was checked. */
 function openVerified(canonical: string): number {
-  const fd = openSync(canonical, constants.O_RDONLY | constants.O_NOFOLLOW);
+  let fd: number;
+  try {
+    fd = openSync(canonical, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ExternalDataError(`cannot open external data file '${canonical}'${code === 'ELOOP' ? ': it became a symbolic link; refused' : `: ${code ?? (e as Error).message}`}`);
+  }
   const opened = fstatSync(fd);
   const named = statSync(canonical);
   if (opened.ino !== named.ino || opened.dev !== named.dev || opened.nlink > 1) {

@@ -1,7 +1,7 @@
 // Writing .onnx files: streamed (large tensors go straight from their views to the file), to a temporary
 // file renamed into place, so a failure never leaves a partial output. Weights above a size threshold can go
 // to one external data file with aligned offsets; above 2 GiB that is required and happens by itself.
-import { closeSync, existsSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { encodeMessageTo, messageSize, type ProtoMessage } from '../proto/codec.js';
 import { messageSpec } from '../proto/schema.js';
@@ -99,11 +99,12 @@ function saveWithExternalData(model: Model, target: string, opts: ExternalDataOp
   const placed = new Map<Tensor, { offset: number; length: number }>();
   const order: Tensor[] = [];
   let offset = 0;
+  const replaced = existsSync(dataPath) ? realpathSync(dataPath) : undefined;
   for (const t of new Set(allTensors(model.graph))) {
+    // Read now whatever still lives in the data file about to be replaced, inline-bound tensors too
+    // (rawBytes caches, so the inline writer later sees these bytes).
+    if (t.storage.kind === 'external' && t.storage.source.file === replaced) pinned.set(t, t.rawBytes());
     if (t.dataType === 8 || t.byteLength < threshold) continue;
-    if (t.storage.kind === 'external' && existsSync(dataPath) && path.resolve(t.storage.source.file) === path.resolve(dataPath)) {
-      pinned.set(t, t.rawBytes());
-    }
     if (t.byteLength >= 1 << 20) offset = Math.ceil(offset / alignment) * alignment;
     placed.set(t, { offset, length: t.byteLength });
     order.push(t);

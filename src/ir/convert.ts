@@ -3,7 +3,7 @@
 import type { ProtoMessage } from '../proto/codec.js';
 import type { Int64 } from '../proto/wire.js';
 import { DataType } from './dtype.js';
-import { type ExternalSource, Tensor, type TensorStorage } from './tensor.js';
+import { type ExternalSource, storageProblem, Tensor, type TensorStorage } from './tensor.js';
 import type { Attribute, FunctionDef, Graph, Model, Node, OpsetId, ValueInfo } from './model.js';
 
 export class ModelFormatError extends Error {}
@@ -63,7 +63,10 @@ export function tensorFromProto(p: ProtoMessage, ctx: ReadContext, keepName: boo
   const skip = ['dims', 'data_type', ...consumed, ...(keepName ? [] : ['name'])];
   const rest: ProtoMessage = {};
   for (const k of Object.keys(p)) if (p[k] !== undefined && !skip.includes(k)) rest[k] = p[k];
-  return new Tensor(dataType, dims, storage, rest);
+  const tensor = new Tensor(dataType, dims, storage, rest);
+  const problem = dataType === DataType.UNDEFINED ? undefined : storageProblem(tensor);
+  if (problem) throw new ModelFormatError(`tensor '${str(p.name)}' ${problem}`);
+  return tensor;
 }
 
 export function tensorToProto(t: Tensor, ctx: WriteContext, name?: string): ProtoMessage {

@@ -29,9 +29,23 @@ export type TensorStorage =
 /** The stored data does not fit the tensor's shape and type (a corrupt or hostile file). */
 export class TensorDataError extends Error {}
 
+/** The element types each typed TensorProto field may carry (onnx-ml.proto). */
+const FIELD_TYPES: Readonly<Record<string, readonly DataType[]>> = {
+  float_data: [DataType.FLOAT, DataType.COMPLEX64],
+  double_data: [DataType.DOUBLE, DataType.COMPLEX128],
+  int64_data: [DataType.INT64],
+  uint64_data: [DataType.UINT32, DataType.UINT64],
+  string_data: [DataType.STRING],
+  int32_data: [DataType.INT32, DataType.INT16, DataType.INT8, DataType.INT4, DataType.INT2, DataType.UINT16, DataType.UINT8,
+    DataType.UINT4, DataType.UINT2, DataType.BOOL, DataType.FLOAT16, DataType.BFLOAT16, DataType.FLOAT8E4M3FN,
+    DataType.FLOAT8E4M3FNUZ, DataType.FLOAT8E5M2, DataType.FLOAT8E5M2FNUZ, DataType.FLOAT8E8M0, DataType.FLOAT4E2M1],
+};
+
 /** Why the payload cannot hold this tensor's elements, or undefined when it can (checked without reading external data). */
 export function storageProblem(t: Tensor): string | undefined {
   const s = t.storage;
+  const allowed = FIELD_TYPES[s.kind];
+  if (allowed && !allowed.includes(t.dataType)) return `stores ${DataType[t.dataType] ?? t.dataType} values in ${s.kind}, which cannot hold them`;
   const need = t.dataType === DataType.STRING ? t.size : t.byteLength;
   const have = s.kind === 'raw' ? s.bytes.length : s.kind === 'external' ? s.source.length : s.kind === 'empty' ? 0 : undefined;
   if (have !== undefined) return have === need || (s.kind === 'empty' && t.size === 0) ? undefined : `holds ${have} bytes, its shape [${t.dims}] of ${DataType[t.dataType]} needs ${need}`;
@@ -94,6 +108,7 @@ export class Tensor {
   /** Little-endian raw bytes as `raw_data` would hold them. A view where the storage already is bytes. */
   rawBytes(): Uint8Array {
     if (this.cachedBytes) return this.cachedBytes;
+    this.assertStorageFits();
     const s = this.storage;
     let bytes: Uint8Array;
     switch (s.kind) {
@@ -119,6 +134,7 @@ export class Tensor {
    */
   toArray(): NumericArray {
     if (this.cachedArray) return this.cachedArray;
+    this.assertStorageFits();
     const Ctor = arrayCtorOf(this.dataType);
     if (!Ctor) throw new Error(`tensors of type ${DataType[this.dataType]} have no numeric form`);
     const s = this.storage;
@@ -135,7 +151,9 @@ export class Tensor {
         : convertInto(new Ctor(n), s.values);
     } else if (s.kind === 'int64_data' || s.kind === 'uint64_data') {
       const arr = new Ctor(n);
-      for (let i = 0; i < n; i++) (arr as BigInt64Array)[i] = BigInt(s.values[i]);
+      // uint64_data also carries UINT32 (a number array).
+      const big = arr instanceof BigInt64Array || arr instanceof BigUint64Array;
+      for (let i = 0; i < n; i++) (arr as unknown as Array<number | bigint>)[i] = big ? BigInt(s.values[i]) : Number(s.values[i]);
       out = arr;
     } else {
       const bytes = this.rawBytes();
@@ -154,6 +172,11 @@ export class Tensor {
     }
     this.cachedArray = out;
     return out;
+  }
+
+  private assertStorageFits(): void {
+    const problem = storageProblem(this);
+    if (problem) throw new TensorDataError(`tensor of shape [${this.dims}] ${problem}`);
   }
 
   /** Values as float32 for any real numeric type (float16/bfloat16 decoded, int64 converted). */

@@ -130,7 +130,7 @@ export class WireReader {
     switch (wireType) {
       case 0: this.varint(); return;
       case 1: this.need(8); this.pos += 8; return;
-      case 2: this.pos += this.length(); return;
+      case 2: { const n = this.length(); this.pos += n; return; }
       case 5: this.need(4); this.pos += 4; return;
       default: throw new DecodeError(`unsupported wire type ${wireType} at byte ${this.pos}`);
     }

@@ -1,7 +1,7 @@
 // The one driver that applies rules. A sweep matches rules against the frozen graph (no drafts, no proxies),
 // collects non-overlapping edits, and applies all of them in ONE immer `produce`; later sweeps revisit only
 // the nodes near what changed (a worklist) until nothing fires. A rule set that keeps firing is an error.
-import { produce } from 'immer';
+import { castDraft, produce } from 'immer';
 import './immer-setup.js';
 import type { Graph, Model, Node } from '../ir/model.js';
 import { hasSubgraphs, opsetVersion } from '../ir/model.js';
@@ -99,7 +99,7 @@ class Builder implements RewriteBuilder {
 export function applyRules(model: Model, rules: RuleSet, options: DriverOptions = {}): { model: Model; stats: RewriteStats } {
   const stats: RewriteStats = { sweeps: 0, applied: new Map() };
   const graph = rewriteGraph(model.graph, rules, model, options, stats);
-  return { model: graph === model.graph ? model : produce(model, (d) => { d.graph = graph as typeof d.graph; }), stats };
+  return { model: graph === model.graph ? model : produce(model, (d) => { d.graph = castDraft(graph); }), stats };
 }
 
 export function rewriteGraph(graph: Graph, rules: RuleSet, model: ModelHeader, options: DriverOptions, stats: RewriteStats, outer?: OuterTypes): Graph {
@@ -220,8 +220,8 @@ function applyEdits(g: Graph, edits: readonly Edit[], index: GraphIndex): { grap
     }
   }
   const graph = produce(g, (d) => {
-    d.nodes = nodes as typeof d.nodes;
-    for (const [name, t] of initializers) (d.initializers as Map<string, Tensor>).set(name, t);
+    d.nodes = castDraft(nodes);
+    for (const [name, t] of initializers) (d.initializers as unknown as Map<string, Tensor>).set(name, t);
   });
   return { graph, touched, dirtyValues };
 }

@@ -1,6 +1,6 @@
 // Whole-graph edits for transforms (passes that are analyses + transforms rather than local rules).
 // Each is one produce and returns the input object when it changes nothing.
-import { produce } from 'immer';
+import { castDraft, produce } from 'immer';
 import './immer-setup.js';
 import type { Graph, Model, Node } from '../ir/model.js';
 import { graphIndex } from '../ir/analysis.js';
@@ -25,7 +25,7 @@ export function replaceUses(graph: Graph, rename: ReadonlyMap<string, string>): 
   }
   if (updates.size === 0) return graph;
   return produce(graph, (d) => {
-    for (const [i, n] of updates) d.nodes[i] = n as (typeof d.nodes)[number];
+    for (const [i, n] of updates) d.nodes[i] = castDraft(n);
   });
 }
 
@@ -33,7 +33,7 @@ export function replaceUses(graph: Graph, rename: ReadonlyMap<string, string>): 
 export function mapGraphs(model: Model, edit: (graph: Graph, depth: number) => Graph): Model {
   const visit = (graph: Graph, depth: number): Graph => edit(mapChildGraphs(graph, (g) => visit(g, depth + 1)), depth);
   const graph = visit(model.graph, 0);
-  return graph === model.graph ? model : produce(model, (d) => { d.graph = graph as typeof d.graph; });
+  return graph === model.graph ? model : produce(model, (d) => { d.graph = castDraft(graph); });
 }
 
 /** Removes nodes and initializers and adds initializers, in one produce. */
@@ -44,8 +44,8 @@ export function editGraph(graph: Graph, edit: { removeNodes?: ReadonlySet<Node>;
   if (removeNodes.size === 0 && removeInits.length === 0 && add.size === 0) return graph;
   const nodes = removeNodes.size ? graph.nodes.filter((n) => !removeNodes.has(n)) : graph.nodes;
   return produce(graph, (d) => {
-    if (removeNodes.size) d.nodes = nodes as typeof d.nodes;
-    const inits = d.initializers as Map<string, Tensor>;
+    if (removeNodes.size) d.nodes = castDraft(nodes);
+    const inits = d.initializers as unknown as Map<string, Tensor>;
     for (const name of removeInits) inits.delete(name);
     for (const [name, t] of add) inits.set(name, t);
   });

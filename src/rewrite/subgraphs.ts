@@ -1,6 +1,6 @@
 // Mapping over the subgraphs a node holds (If branches, Loop/Scan bodies), preserving identity when nothing
 // changes, so untouched nodes and graphs stay the same objects.
-import { produce } from 'immer';
+import { castDraft, produce } from 'immer';
 import './immer-setup.js';
 import type { Graph, Node } from '../ir/model.js';
 import { hasSubgraphs } from '../ir/model.js';
@@ -31,6 +31,6 @@ export function mapChildGraphs(graph: Graph, fn: (g: Graph) => Graph): Graph {
   });
   if (changed.size === 0) return graph;
   return produce(graph, (d) => {
-    for (const [i, n] of changed) d.nodes[i] = n as (typeof d.nodes)[number];
+    for (const [i, n] of changed) d.nodes[i] = castDraft(n);
   });
 }

@@ -59,6 +59,8 @@ export async function createSession(model: Model | Uint8Array, options: SessionO
     executionMode: 'sequential',
     // Warnings (e.g. about unused initializers in generated test graphs) are noise here.
     logSeverityLevel: 3,
+    // Graph as written means no weight prepacking either: prepacked kernels round differently.
+    ...(options.optimization ?? 'disabled') === 'disabled' ? { extra: { session: { disable_prepacking: '1' } } } : {},
     ...(options.optimizedModelFilePath ? { optimizedModelFilePath: options.optimizedModelFilePath } : {}),
   });
 }
