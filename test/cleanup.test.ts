@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  attr, checkContract, cleanup, compile, DataType, exact, GraphBuilder, makeModel, runModel, Tensor, type Model,
+  attr, checkContract, cleanup, compile, DataType, exact, GraphBuilder, makeModel, makeNode, runModel, Tensor, type Model,
 } from '../src/index.js';
 
 const f32 = (dims: number[], values: number[]): Tensor => Tensor.fromArray(DataType.FLOAT, dims, Float32Array.from(values));
@@ -120,4 +120,22 @@ test('IR 3 models get a graph input for every new initializer', async () => {
   const { model } = await compile(makeModel(b.build(), { irVersion: 3, opset: 8 }), [cleanup()], { verify: true });
   const [name] = model.graph.initializers.keys();
   assert.ok(model.graph.inputs.some((v) => v.name === name));
+});
+
+test('model-local functions and the nodes that call them survive cleanup', async () => {
+  const b = new GraphBuilder();
+  const x = b.input('x', DataType.FLOAT, [2, 3]);
+  const y = b.op('Identity', [b.op('DoubleRelu', [x], {}, { domain: 'local' })]);
+  b.output(b.op('Neg', [y]), DataType.FLOAT, [2, 3]);
+  const fn = {
+    name: 'DoubleRelu', domain: 'local', inputs: ['a'], outputs: ['c'],
+    nodes: [makeNode('Relu', ['a'], ['b']), makeNode('Add', ['b', 'b'], ['c'])],
+    opsetImport: [{ domain: '', version: 17 }], rest: {},
+  };
+  const model: Model = { ...makeModel(b.build(), { opset: [{ domain: '', version: 17 }, { domain: 'local', version: 1 }] }), functions: [fn] };
+  const { model: out } = await compile(model, [cleanup()], { verify: true });
+  assert.equal(out.functions[0], fn);
+  assert.deepEqual(out.graph.nodes.map((n) => n.opType), ['DoubleRelu', 'Neg']);
+  const failure = checkContract(exact, await runModel(model, x23), await runModel(out, x23));
+  assert.equal(failure, undefined, failure);
 });
