@@ -10,7 +10,7 @@ import { makeValueInfo } from '../src/ir/builder.js';
 import { modelStats } from '../src/ir/analysis.js';
 import { cleanupRules } from '../rules/cleanup/index.js';
 import { constantsToInitializers } from './cleanup/constants-to-initializers.js';
-import { eliminateDeadCode } from './cleanup/dead-code.js';
+import { removeDeadCode } from '../src/rewrite/dead-code.js';
 import { dedupeInitializers } from './cleanup/dedupe-initializers.js';
 
 /** Before IR 4 every initializer must also be a graph input. */
@@ -52,7 +52,7 @@ export const cleanup = definePass({
       let m = counted((x) => mapGraphs(x, constantsToInitializers), 'constant nodes to initializers', nodes)(model);
       const { model: rewritten, stats } = applyRules(m, cleanupRules({ fold: options.fold_constants, foldMaxElements: options.fold_max_elements }), ctx.driver);
       for (const [rule, n] of stats.applied) ctx.note(rule, n);
-      m = counted((x) => mapGraphs(x, (g) => eliminateDeadCode(g, Number(x.irVersion))), 'dead nodes removed', nodes)(rewritten);
+      m = counted(removeDeadCode, 'dead nodes removed', nodes)(rewritten);
       if (options.dedupe_initializers) m = counted((x) => mapGraphs(x, dedupeInitializers), 'duplicate initializers merged', initializers)(m);
       return legalizeInitializers(m);
     },

@@ -2,9 +2,11 @@
 import type { PassFactory } from '../src/passes/pass.js';
 import type { OptionsSchema } from '../src/passes/options.js';
 import { cleanup } from './cleanup.pass.js';
+import { quant } from './quant.pass.js';
 
-export { cleanup };
+export { cleanup, quant };
 
 export const PASSES: ReadonlyMap<string, PassFactory<OptionsSchema>> = new Map<string, PassFactory<OptionsSchema>>([
   ['cleanup', cleanup as unknown as PassFactory<OptionsSchema>],
+  ['quant', quant as unknown as PassFactory<OptionsSchema>],
 ]);

@@ -1,10 +1,11 @@
 // Dead code elimination: nodes whose outputs nobody reads (graph outputs and subgraph captures count as
 // reads) and initializers nobody reads. One backward walk, one produce.
-import type { Graph, Node } from '../../src/ir/model.js';
-import { graphIndex, usesOf } from '../../src/ir/analysis.js';
+import type { Graph, Model, Node } from '../ir/model.js';
+import { graphIndex, usesOf } from '../ir/analysis.js';
 import { castDraft, produce } from 'immer';
-import '../../src/rewrite/immer-setup.js';
-import type { Tensor } from '../../src/ir/tensor.js';
+import './immer-setup.js';
+import type { Tensor } from '../ir/tensor.js';
+import { mapGraphs } from './edit.js';
 
 export function eliminateDeadCode(graph: Graph, irVersion: number): Graph {
   const { graphOutputs } = graphIndex(graph);
@@ -33,4 +34,9 @@ export function eliminateDeadCode(graph: Graph, irVersion: number): Graph {
     for (const k of deadInits) (d.initializers as unknown as Map<string, Tensor>).delete(k);
     if (staleInfo) d.valueInfo = castDraft(graph.valueInfo.filter((vi) => liveNames.has(vi.name)));
   });
+}
+
+/** Dead code elimination over the main graph and every subgraph. */
+export function removeDeadCode(model: Model): Model {
+  return mapGraphs(model, (g) => eliminateDeadCode(g, Number(model.irVersion)));
 }
