@@ -1,63 +1,48 @@
-// quant: post-training quantization. Mode `dynamic` (the default, needs no data): int8 weights offline and
-// activations quantized at run time, in the form onnxruntime fuses into MatMulIntegerToFloat /
-// DynamicQuantizeMatMul; embedding tables (Gather) stored in int8. Conv stays float in this mode: onnxruntime's
-// ConvInteger has no int8-weight kernel.
+// quant: post-training quantization, one mode per file under passes/quant/.
+//   dynamic (default, needs no data): int8 weights offline, activations quantized at run time, in the form
+//     onnxruntime fuses into MatMulIntegerToFloat / DynamicQuantizeMatMul; embedding tables (Gather) int8.
+//     Conv stays float in this mode: onnxruntime's ConvInteger has no int8-weight kernel.
+//   weight-only: MatMul weights in 4 bits, block-wise along K (MatMulNBits or opset-21 DequantizeLinear).
 import { definePass } from '../src/passes/pass.js';
 import { quantError } from '../src/passes/contract.js';
-import { OptionError } from '../src/passes/options.js';
-import { applyRules } from '../src/rewrite/driver.js';
-import { removeDeadCode } from '../src/rewrite/dead-code.js';
-import type { Node } from '../src/ir/model.js';
-import { dynamicQuantRules } from '../rules/quant/index.js';
+import { quantizeDynamic } from './quant/dynamic.js';
+import { quantizeWeightOnly } from './quant/weight-only.js';
 
-const DYNAMIC_OP_TYPES = ['MatMul', 'Gemm', 'Gather'];
-
-/** `not_quant_pattern` entries: a substring of the node name, or /regex/. */
-export function exclusionPredicate(patterns: readonly string[]): (node: Node) => boolean {
-  const tests = patterns.map((p) => {
-    const re = /^\/(.*)\/([a-z]*)$/.exec(p);
-    if (!re) return (name: string) => name.includes(p);
-    try {
-      const regex = new RegExp(re[1], re[2]);
-      return (name: string) => regex.test(name);
-    } catch (e) {
-      throw new OptionError(`not_quant_pattern ${p} is not a valid regular expression: ${(e as Error).message}`);
-    }
-  });
-  return (node) => tests.some((t) => t(node.name));
-}
+export { exclusionPredicate } from './quant/exclusion.js';
 
 export const quant = definePass({
   name: 'quant',
-  description: 'post-training quantization (dynamic: int8 weights, activations quantized at run time)',
+  description: 'post-training quantization (dynamic int8; weight-only 4-bit, RTN or GPTQ)',
   options: {
-    mode: { type: 'enum', values: ['dynamic'], default: 'dynamic', description: 'quantization mode' },
+    mode: { type: 'enum', values: ['dynamic', 'weight-only'], default: 'dynamic', description: 'quantization mode' },
+    // weight-only mode
+    weight_bits: { type: 'integer', default: 4, min: 2, max: 8, description: 'weight-only: bits per weight (4)' },
+    block_size: { type: 'integer', default: 32, min: 16, description: 'weight-only: weights per scale along K (16, 32, 64, 128, 256)' },
+    weight_only_format: { type: 'enum', values: ['matmulnbits', 'qdq'], default: 'matmulnbits', description: 'weight-only: com.microsoft.MatMulNBits, or opset-21 int4 DequantizeLinear' },
+    // calibration (static mode, and GPTQ in weight-only mode)
+    calib: { type: 'string', default: '', description: 'calibration data: a folder of test_data_set_*/input_N.pb folders or of <input>.npy files' },
+    calib_data: { type: 'data', default: undefined, description: 'calibration feeds as an (async) iterable of {input: Tensor} (in code)' },
+    algo: { type: 'enum', values: ['abs_max', 'minmax', 'moving_average_abs_max', 'hist', 'KL', 'mse'], default: 'hist', description: 'activation calibration algorithm' },
+    hist_percent: { type: 'number', default: 0.99999, min: 0.5, max: 1, description: 'percentile kept by algo hist' },
+    batch_num: { type: 'integer', default: 10, min: 1, description: 'calibration batches to run' },
+    activation_type: { type: 'enum', values: ['uint8', 'int8'], default: 'uint8', description: 'activation integer type (onnxruntime on x86 fuses uint8)' },
     weight_quantize_type: {
-      type: 'enum', values: ['channel_wise_abs_max', 'abs_max'], default: 'channel_wise_abs_max',
-      description: 'weight scales per output channel or per tensor (symmetric int8)',
+      type: 'enum', values: ['channel_wise_abs_max', 'abs_max', 'asymmetric'], default: 'channel_wise_abs_max',
+      description: 'int8 weight scales per output channel or per tensor (symmetric); weight-only: asymmetric adds zero points per block',
     },
-    quantize_op_types: { type: 'list', default: DYNAMIC_OP_TYPES, description: 'op types to quantize' },
+    quantize_op_types: { type: 'list', default: ['MatMul', 'Gemm', 'Gather'], description: 'op types to quantize' },
     not_quant_pattern: { type: 'list', default: [], description: 'nodes to keep float: name substrings or /regex/' },
   },
-  // Error per output element bounded by the analytic rounding bound of each quantized MatMul (see the property tests).
+  // Error per output element bounded by the analytic rounding bound of each quantized node (see the property tests).
   contract: quantError(1),
   configSections: ['Quantization', 'QuantPost'],
   run: {
     kind: 'transform',
     transform(model, options, ctx) {
-      const unsupported = options.quantize_op_types.filter((t) => !DYNAMIC_OP_TYPES.includes(t));
-      if (unsupported.length) {
-        throw new OptionError(`quant: mode dynamic quantizes ${DYNAMIC_OP_TYPES.join(', ')}; not ${unsupported.join(', ')} (onnxruntime has no fast int8-weight kernel for them)`);
+      switch (options.mode) {
+        case 'dynamic': return quantizeDynamic(model, options, ctx);
+        case 'weight-only': return quantizeWeightOnly(model, options, ctx);
       }
-      const rules = dynamicQuantRules({
-        opTypes: options.quantize_op_types,
-        perChannel: options.weight_quantize_type === 'channel_wise_abs_max',
-        excluded: exclusionPredicate(options.not_quant_pattern),
-      });
-      const { model: out, stats } = applyRules(model, rules, ctx.driver);
-      for (const [rule, n] of stats.applied) ctx.note(rule, n);
-      // The float weights the rules replaced are now unread.
-      return removeDeadCode(out);
     },
   },
 });

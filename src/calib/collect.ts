@@ -78,14 +78,22 @@ export function withObservedOutputs(model: Model, valueNames: readonly string[])
   return produce(model, (d) => { d.graph.outputs.push(...castDraft(extra)); });
 }
 
-/** Runs `feeds` through `model` and returns the calibrated range of each of `valueNames`. */
-export async function collectRanges(
-  model: Model, valueNames: readonly string[], feeds: CalibrationData | AsyncIterable<Feed> | Iterable<Feed>, options: CollectOptions = {},
-): Promise<CollectResult> {
-  const algo = resolveAlgo(options.algo ?? 'hist');
+/** Anything that takes a value's float data batch by batch and keeps only a summary. */
+export interface ValueSink {
+  observe(values: Float32Array): void;
+}
+
+export type StreamOptions = Pick<CollectOptions, 'batchNum' | 'onProgress' | 'session'>;
+
+/**
+ * Runs `feeds` through `model` once per batch, handing each of `sinks`' values to its sink and dropping it
+ * (inputs and initializers are read directly; other values are fetched as extra outputs). Returns the batch count.
+ */
+export async function streamValues(
+  model: Model, sinks: ReadonlyMap<string, ValueSink>, feeds: CalibrationData | AsyncIterable<Feed> | Iterable<Feed>, options: StreamOptions = {},
+): Promise<number> {
+  const valueNames = [...sinks.keys()];
   const origins = originsOf(model, valueNames);
-  const observers = new Map<string, Observer>();
-  for (const name of origins.keys()) observers.set(name, createObserver(algo, options.observerOptions));
   const fetches = [...origins].filter(([, o]) => o === 'output').map(([name]) => name);
   const session = fetches.length ? await createSession(withObservedOutputs(model, valueNames), options.session) : undefined;
   const data = limitBatches(feedsFrom(model, feeds, Array.isArray(feeds) ? feeds.length : (feeds as CalibrationData).total), options.batchNum);
@@ -103,7 +111,7 @@ export async function collectRanges(
       for (const [name, origin] of origins) {
         const values = origin === 'output' ? floatsOfOrt(name, results[name] as ort.Tensor)
           : floatsOf(name, origin === 'input' ? feed[name] ?? model.graph.initializers.get(name)! : model.graph.initializers.get(name)!);
-        observers.get(name)!.observe(values);
+        sinks.get(name)!.observe(values);
       }
       batches++;
       progress?.({ done: batches, total: data.total, elapsedMs: performance.now() - started, finished: false });
@@ -113,6 +121,17 @@ export async function collectRanges(
   }
   progress?.({ done: batches, total: data.total, elapsedMs: performance.now() - started, finished: true });
   if (batches === 0) throw new Error('calibration data held no batches');
+  return batches;
+}
+
+/** Runs `feeds` through `model` and returns the calibrated range of each of `valueNames`. */
+export async function collectRanges(
+  model: Model, valueNames: readonly string[], feeds: CalibrationData | AsyncIterable<Feed> | Iterable<Feed>, options: CollectOptions = {},
+): Promise<CollectResult> {
+  const algo = resolveAlgo(options.algo ?? 'hist');
+  const observers = new Map<string, Observer>();
+  for (const name of new Set(valueNames)) observers.set(name, createObserver(algo, options.observerOptions));
+  const batches = await streamValues(model, observers, feeds, options);
   return { ranges: rangesOf(observers), observers, batches };
 }
 

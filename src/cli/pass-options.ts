@@ -5,6 +5,13 @@ import type { OptionsSchema } from '../passes/options.js';
 import { resolveOptions } from '../passes/options.js';
 import { UsageError } from './errors.js';
 
+/** Short flags the issue-level CLI contract names, mapped to `--<pass>-<option>`. */
+const ALIASES: Readonly<Record<string, string>> = {
+  '--calib': '--quant-calib',
+  '--bits': '--quant-weight-bits',
+  '--block-size': '--quant-block-size',
+};
+
 export function extractPassOptions(argv: readonly string[], passes: ReadonlyMap<string, PassFactory<OptionsSchema>>): {
   rest: string[]; options: Map<string, Record<string, unknown>>;
 } {
@@ -12,7 +19,8 @@ export function extractPassOptions(argv: readonly string[], passes: ReadonlyMap<
   const options = new Map<string, Record<string, unknown>>();
   const names = [...passes.keys()].sort((a, b) => b.length - a.length);
   for (let i = 0; i < argv.length; i++) {
-    const token = argv[i];
+    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    const token = ALIASES[flag] ? `${ALIASES[flag]}${inline !== undefined ? `=${inline}` : ''}` : argv[i];
     const m = /^--([a-z0-9-]+?)(?:=(.*))?$/s.exec(token);
     const pass = m && names.find((n) => m[1].startsWith(`${n}-`));
     if (!m || !pass) { rest.push(token); continue; }

@@ -7,7 +7,9 @@ export type OptionSpec =
   | { readonly type: 'boolean'; readonly default: boolean; readonly description: string }
   | { readonly type: 'string'; readonly default: string; readonly description: string }
   | { readonly type: 'enum'; readonly values: readonly string[]; readonly default: string; readonly description: string }
-  | { readonly type: 'list'; readonly default: readonly string[]; readonly description: string };
+  | { readonly type: 'list'; readonly default: readonly string[]; readonly description: string }
+  /** A value only code can pass (e.g. an async iterable of calibration feeds); not settable from the CLI or YAML. */
+  | { readonly type: 'data'; readonly default: undefined; readonly description: string };
 
 export type OptionsSchema = Readonly<Record<string, OptionSpec>>;
 
@@ -15,6 +17,7 @@ type ValueOf<S extends OptionSpec> =
   S extends { type: 'number' | 'integer' } ? number :
   S extends { type: 'boolean' } ? boolean :
   S extends { type: 'list' } ? readonly string[] :
+  S extends { type: 'data' } ? unknown :
   S extends { type: 'enum'; values: readonly (infer V)[] } ? V : string;
 
 export type OptionsOf<S extends OptionsSchema> = { readonly [K in keyof S]: ValueOf<S[K]> };
@@ -49,6 +52,8 @@ export function parseOption(pass: string, key: string, spec: OptionSpec, raw: un
       if (typeof raw === 'string') return raw.split(',').map((s) => s.trim()).filter(Boolean);
       if (Array.isArray(raw) && raw.every((s) => typeof s === 'string')) return [...raw];
       return fail('a list of strings');
+    case 'data':
+      return typeof raw === 'object' && raw !== null ? raw : fail('a value given in code (it cannot be set from the command line or a config)');
   }
 }
 

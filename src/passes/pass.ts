@@ -40,7 +40,7 @@ export interface PassFactory<S extends OptionsSchema> {
   readonly spec: PassSpec<S>;
 }
 
-export function definePass<S extends OptionsSchema>(spec: PassSpec<S>): PassFactory<S> {
+export function definePass<const S extends OptionsSchema>(spec: PassSpec<S>): PassFactory<S> {
   const factory = (options: Partial<OptionsOf<S>> = {}): Pass => ({
     spec: spec as unknown as PassSpec,
     options: Object.freeze(resolveOptions(spec.name, spec.options, options as Record<string, unknown>)),

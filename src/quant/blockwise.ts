@@ -41,6 +41,28 @@ function roundHalfAway(x: number): number {
   return Math.abs(x - t) >= 0.5 ? t + Math.sign(x) : t;
 }
 
+/** A block's scale and zero point from its value range, as MLAS computes them (float32 throughout). */
+export function blockScale(min: number, max: number, symmetric: boolean): { scale: number; zeroPoint: number } {
+  if (symmetric) {
+    // MLAS range2scale: the value of largest magnitude, with its sign, maps to -8.
+    const m = Math.abs(max) > Math.abs(min) ? max : min;
+    return { scale: Math.fround(-m / 8), zeroPoint: 8 };
+  }
+  // MLAS range2scalezp.
+  const lo = Math.min(min, 0), hi = Math.max(max, 0);
+  const scale = Math.fround(Math.fround(hi - lo) / 15);
+  const zpf = scale !== 0 ? Math.fround(0 - Math.fround(lo / scale)) : lo;
+  return { scale, zeroPoint: zpf < 0 ? 0 : zpf > 15 ? 15 : roundHalfAway(zpf) };
+}
+
+/** The 4-bit code of `value` given 1/scale and the zero point. */
+export function codeOf(value: number, recip: number, zp: number): number {
+  const x = Math.fround(Math.fround(value * recip) + zp);
+  // Clamped first (same result, the bounds being integers), x ≥ 0 rounds half away as floor(x + 0.5),
+  // which is exact for float32 x. NaN → the zero point.
+  return x > 0 ? Math.floor((x < 15 ? x : 15) + 0.5) : x <= 0 ? 0 : zp;
+}
+
 export function quantizeBlockwise4(weight: Float32Array, k: number, n: number, options: BlockwiseOptions): BlockQuantized {
   const { blockSize, symmetric } = options;
   if (!(blockSize >= 16 && (blockSize & (blockSize - 1)) === 0)) throw new Error(`block size ${blockSize} is not a power of two ≥ 16`);
@@ -67,31 +89,16 @@ export function quantizeBlockwise4(weight: Float32Array, k: number, n: number, o
     }
     const pb = b * n;
     for (let c = 0; c < n; c++) {
-      let scale: number, zp: number;
-      if (symmetric) {
-        // MLAS range2scale: the value of largest magnitude, with its sign, maps to -8.
-        const m = Math.abs(maxs[c]) > Math.abs(mins[c]) ? maxs[c] : mins[c];
-        scale = Math.fround(-m / 8);
-        zp = 8;
-      } else {
-        // MLAS range2scalezp, float32 throughout.
-        const lo = Math.min(mins[c], 0), hi = Math.max(maxs[c], 0);
-        scale = Math.fround(Math.fround(hi - lo) / 15);
-        const zpf = scale !== 0 ? Math.fround(0 - Math.fround(lo / scale)) : lo;
-        zp = zpf < 0 ? 0 : zpf > 15 ? 15 : roundHalfAway(zpf);
-      }
+      const { scale, zeroPoint } = blockScale(mins[c], maxs[c], symmetric);
       scales[pb + c] = scale;
-      zeroPoints[pb + c] = zp;
+      zeroPoints[pb + c] = zeroPoint;
       recips[c] = scale !== 0 ? 1 / scale : 0;
     }
     for (let r = k0; r < k1; r++) {
       const row = r * n;
       for (let c = 0; c < n; c++) {
         const zp = zeroPoints[pb + c];
-        const x = Math.fround(Math.fround(weight[row + c] * recips[c]) + zp);
-        // Clamped first (same result, the bounds being integers), x ≥ 0 rounds half away as floor(x + 0.5),
-        // which is exact for float32 x. NaN → the zero point.
-        const code = x > 0 ? Math.floor((x < 15 ? x : 15) + 0.5) : x <= 0 ? 0 : zp;
+        const code = codeOf(weight[row + c], recips[c], zp);
         codes[row + c] = code;
         dequantized[row + c] = (code - zp) * scales[pb + c];
       }

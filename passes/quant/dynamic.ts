@@ -1,0 +1,33 @@
+// Dynamic mode: int8 weights offline, activations quantized at run time (no calibration data needed).
+import type { Model } from '../../src/ir/model.js';
+import type { PassContext } from '../../src/passes/pass.js';
+import { OptionError } from '../../src/passes/options.js';
+import { applyRules } from '../../src/rewrite/driver.js';
+import { removeDeadCode } from '../../src/rewrite/dead-code.js';
+import { dynamicQuantRules } from '../../rules/quant/index.js';
+import { exclusionPredicate } from './exclusion.js';
+
+export const DYNAMIC_OP_TYPES = ['MatMul', 'Gemm', 'Gather'];
+
+export interface DynamicOptions {
+  readonly weight_quantize_type: string;
+  readonly quantize_op_types: readonly string[];
+  readonly not_quant_pattern: readonly string[];
+}
+
+export function quantizeDynamic(model: Model, options: DynamicOptions, ctx: PassContext): Model {
+  const unsupported = options.quantize_op_types.filter((t) => !DYNAMIC_OP_TYPES.includes(t));
+  if (unsupported.length) {
+    throw new OptionError(`quant: mode dynamic quantizes ${DYNAMIC_OP_TYPES.join(', ')}; not ${unsupported.join(', ')} (onnxruntime has no fast int8-weight kernel for them)`);
+  }
+  if (options.weight_quantize_type === 'asymmetric') throw new OptionError('quant: dynamic mode quantizes weights symmetrically (weight_quantize_type channel_wise_abs_max or abs_max)');
+  const rules = dynamicQuantRules({
+    opTypes: options.quantize_op_types,
+    perChannel: options.weight_quantize_type === 'channel_wise_abs_max',
+    excluded: exclusionPredicate(options.not_quant_pattern),
+  });
+  const { model: out, stats } = applyRules(model, rules, ctx.driver);
+  for (const [rule, n] of stats.applied) ctx.note(rule, n);
+  // The float weights the rules replaced are now unread.
+  return removeDeadCode(out);
+}
