@@ -15,6 +15,8 @@ import { UsageError } from './errors.js';
 import { formatSummary, summarize } from './inspect.js';
 import { extractPassOptions } from './pass-options.js';
 import { describeError } from './describe-error.js';
+import { type BenchFlags, dimArg, intArg, runBench } from './bench.js';
+import { type AnalyzeFlags, runAnalyze } from './analyze.js';
 
 const VERSION = '0.1.0';
 
@@ -88,6 +90,29 @@ function program(cliOptions: ReadonlyMap<string, Record<string, unknown>>): Comm
       const summary = summarize(loadModel(input), input);
       process.stdout.write((flags.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)) + '\n');
     });
+  cmd.command('bench')
+    .description('compare model B with model A: size, onnxruntime latency, and how close B\'s outputs stay to A\'s')
+    .argument('<a>', 'reference model (.onnx), e.g. the original')
+    .argument('<b>', 'model to compare (.onnx), e.g. the compiled one; same inputs and outputs as A')
+    .option('--inputs <dir>', 'inputs in the calibration formats (test_data_set_* folders or <input>.npy files); default: seeded random feeds')
+    .option('--batch-num <n>', 'use at most this many feeds from --inputs', intArg(1))
+    .option('--samples <n>', 'generated feeds to compare on (default 1)', intArg(1))
+    .option('--seed <n>', 'seed of the generated feeds (default 1)', intArg(0))
+    .option('--dim <name=size>', 'size of a symbolic input dimension in generated feeds (repeatable; others are 1)', dimArg)
+    .option('--runs <n>', 'timed runs per model (the median and p90 are reported)', intArg(1), 20)
+    .option('--warmup <n>', 'untimed runs per model first', intArg(0), 3)
+    .option('--threads <n>', 'onnxruntime intra-op threads', intArg(1), 2)
+    .option('--json', 'print as JSON (non-finite figures as the strings "Infinity", "-Infinity", "NaN")')
+    .action(async (a: string, b: string, flags: BenchFlags) => runBench(a, b, flags));
+  cmd.command('analyze')
+    .description('per-layer quantization sensitivity: SQNR and cosine of every float value both models compute by name, worst first')
+    .argument('<fp32>', 'the float model (.onnx)')
+    .argument('<quant>', 'its quantized version (.onnx)')
+    .option('--calib <dir>', 'calibration data (test_data_set_* folders or <input>.npy files); required')
+    .option('--batch-num <n>', 'use at most this many batches', intArg(1))
+    .option('--top <n>', 'show the N worst layers (default 20; JSON: all)', intArg(1))
+    .option('--json', 'print as JSON (infinite SQNR as the string "Infinity")')
+    .action(async (fp32: string, quant: string, flags: AnalyzeFlags) => runAnalyze(fp32, quant, flags));
   cmd.command('passes')
     .description('list the passes and their options')
     .action(() => { process.stdout.write(passOptionsHelp() + '\n'); });
@@ -108,7 +133,8 @@ function passOptionsHelp(): string {
 
 export async function main(argv: readonly string[]): Promise<number> {
   try {
-    const { rest, options } = extractPassOptions(argv, PASSES);
+    // Pass options (and their short forms such as --calib) belong to compile alone.
+    const { rest, options } = argv[0] === 'compile' ? extractPassOptions(argv, PASSES) : { rest: [...argv], options: new Map<string, Record<string, unknown>>() };
     const cmd = program(options);
     cmd.exitOverride();
     cmd.configureOutput({ writeErr: () => {} });
