@@ -28,7 +28,7 @@ export function quantizeWeight(weight: Tensor, options: WeightQuantOptions): Qua
   let perTensor = cache.get(weight);
   const hit = perTensor?.get(key);
   if (hit) return hit;
-  const values = weight.toFloat32();
+  const values = floatValues(weight);
   const { dataType, axis, symmetric } = options;
   let params: QuantParams;
   if (axis === undefined) {
@@ -57,3 +57,17 @@ export function quantizeWeight(weight: Tensor, options: WeightQuantOptions): Qua
 }
 
 const absRange = (absmax: number): { min: number; max: number } => ({ min: -absmax, max: absmax });
+
+let scratch = new Float32Array(0);
+
+/**
+ * The weight as float32. Misaligned raw bytes (most weights in a protobuf file) are copied into one reused scratch
+ * buffer rather than into a fresh array the tensor would keep: quantization reads each weight once.
+ */
+function floatValues(weight: Tensor): Float32Array {
+  const s = weight.storage;
+  if (weight.dataType !== DataType.FLOAT || s.kind !== 'raw' || s.bytes.byteOffset % 4 === 0) return weight.toFloat32();
+  if (scratch.length < weight.size) scratch = new Float32Array(weight.size);
+  new Uint8Array(scratch.buffer, 0, s.bytes.length).set(s.bytes);
+  return scratch.subarray(0, weight.size);
+}
