@@ -3,10 +3,12 @@ import type { PassFactory } from '../src/passes/pass.js';
 import type { OptionsSchema } from '../src/passes/options.js';
 import { cleanup } from './cleanup.pass.js';
 import { quant } from './quant.pass.js';
+import { fp16 } from './fp16.pass.js';
 
-export { cleanup, quant };
+export { cleanup, quant, fp16 };
 
 export const PASSES: ReadonlyMap<string, PassFactory<OptionsSchema>> = new Map<string, PassFactory<OptionsSchema>>([
   ['cleanup', cleanup as unknown as PassFactory<OptionsSchema>],
   ['quant', quant as unknown as PassFactory<OptionsSchema>],
+  ['fp16', fp16 as unknown as PassFactory<OptionsSchema>],
 ]);
