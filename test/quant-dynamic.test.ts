@@ -2,8 +2,9 @@
 // exclusions, options, and idempotence.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertValid, cleanup, compile, DataType, GraphBuilder, loadModel, makeModel, quant, runModel, Tensor, type Model } from '../src/index.js';
+import { applyRules, assertValid, cleanup, compile, RuleSet, DataType, GraphBuilder, loadModel, makeModel, quant, runModel, Tensor, type Model } from '../src/index.js';
 import { buildBert, BERT_TINY, randomInputIds } from './helpers/transformer.js';
+import { mergeSiblingMatMuls } from '../rules/quant/merge-sibling-matmuls.js';
 import { fusedOps } from './helpers/ort-fusion.js';
 import { REAL_MODELS } from './helpers/paths.js';
 import { randomFeeds } from './helpers/feeds.js';
@@ -18,18 +19,36 @@ const first = async (m: Model, feed: Record<string, Tensor>): Promise<Float32Arr
 
 test('a BERT quantized dynamically runs fused integer kernels in onnxruntime and keeps its outputs', async () => {
   const model = buildBert({ ...BERT_TINY, seed: 11 });
-  const { model: q, reports } = await compile(model, [cleanup(), quant()], { verify: true });
-  assert.equal(reports[1].notes['quant/dynamic-matmul'], 12);
-  assert.equal(reports[1].notes['quant/gather-weight'], 2);
-  // Q, K and V share one quantizer of their input.
-  assert.equal(reports[1].notes['quant/share-dynamic-quantize'], 4);
-  const ops = await fusedOps(q);
-  assert.equal(ops.MatMulInteger, undefined, JSON.stringify(ops));
-  assert.equal(ops.Cast, undefined, JSON.stringify(ops));
-  assert.equal((ops['com.microsoft.MatMulIntegerToFloat'] ?? 0) + (ops['com.microsoft.DynamicQuantizeMatMul'] ?? 0), 12, JSON.stringify(ops));
   const feed = { input_ids: randomInputIds(BERT_TINY.vocab, 2, 16, 5) };
-  assert.ok(cosine(await first(model, feed), await first(q, feed)) > 0.999);
-  assert.ok(reports[1].after.bytes < reports[1].before.bytes);
+  for (const merge of [true, false]) {
+    const { model: q, reports } = await compile(model, [cleanup(), quant({ merge_sibling_matmuls: merge })], { verify: true });
+    // Merged, Q/K/V run as one MatMul per layer; unmerged, they share one quantizer of their input.
+    const matmuls = merge ? 8 : 12;
+    assert.equal(reports[1].notes['quant/dynamic-matmul'], matmuls);
+    assert.equal(reports[1].notes['quant/gather-weight'], 2);
+    assert.equal(reports[1].notes['quant/share-dynamic-quantize'], merge ? undefined : 4);
+    const ops = await fusedOps(q);
+    assert.equal(ops.MatMulInteger, undefined, JSON.stringify(ops));
+    assert.equal(ops.Cast, undefined, JSON.stringify(ops));
+    assert.equal((ops['com.microsoft.MatMulIntegerToFloat'] ?? 0) + (ops['com.microsoft.DynamicQuantizeMatMul'] ?? 0), matmuls, JSON.stringify(ops));
+    assert.ok(cosine(await first(model, feed), await first(q, feed)) > 0.999);
+    assert.ok(reports[1].after.bytes < reports[1].before.bytes);
+  }
+});
+
+test('quant/merge-sibling-matmuls keeps outputs exact in float', async () => {
+  const b = new GraphBuilder();
+  const x = b.input('x', DataType.FLOAT, [3, 4]);
+  const w = (seed: number, n: number) => b.initializer('w', Tensor.fromArray(DataType.FLOAT, [4, n], Float32Array.from({ length: 4 * n }, (_, i) => Math.sin(seed + i))));
+  const [y1, y2, y3] = [b.op('MatMul', [x, w(1, 2)]), b.op('MatMul', [x, w(2, 3)]), b.op('MatMul', [x, w(3, 5)])];
+  b.output(b.op('Concat', [b.op('Relu', [y1]), y2, b.op('Neg', [y3])], { axis: 1 }), DataType.FLOAT, [3, 10]);
+  const model = makeModel(b.build());
+  const { model: merged, stats } = applyRules(model, new RuleSet('m', [mergeSiblingMatMuls(() => false)]));
+  assert.equal(stats.applied.get('quant/merge-sibling-matmuls'), 1);
+  assertValid(merged);
+  const feed = { x: Tensor.fromArray(DataType.FLOAT, [3, 4], Float32Array.from({ length: 12 }, (_, i) => i / 3 - 2)) };
+  const [a, c] = [await first(model, feed), await first(merged, feed)];
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - c[i]) <= 1e-6 * Math.max(1, Math.abs(a[i])), `${a[i]} vs ${c[i]}`);
 });
 
 test('Gemm layers (openwakeword) become quantized MatMuls and stay close', async () => {

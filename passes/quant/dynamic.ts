@@ -5,6 +5,8 @@ import { OptionError } from '../../src/passes/options.js';
 import { applyRules } from '../../src/rewrite/driver.js';
 import { removeDeadCode } from '../../src/rewrite/dead-code.js';
 import { dynamicQuantRules } from '../../rules/quant/index.js';
+import { mergeSiblingMatMuls } from '../../rules/quant/merge-sibling-matmuls.js';
+import { RuleSet } from '../../src/rewrite/rule.js';
 import { exclusionPredicate } from './exclusion.js';
 
 export const DYNAMIC_OP_TYPES = ['MatMul', 'Gemm', 'Gather'];
@@ -13,6 +15,7 @@ export interface DynamicOptions {
   readonly weight_quantize_type: string;
   readonly quantize_op_types: readonly string[];
   readonly not_quant_pattern: readonly string[];
+  readonly merge_sibling_matmuls: boolean;
 }
 
 export function quantizeDynamic(model: Model, options: DynamicOptions, ctx: PassContext): Model {
@@ -21,12 +24,12 @@ export function quantizeDynamic(model: Model, options: DynamicOptions, ctx: Pass
     throw new OptionError(`quant: mode dynamic quantizes ${DYNAMIC_OP_TYPES.join(', ')}; not ${unsupported.join(', ')} (onnxruntime has no fast int8-weight kernel for them)`);
   }
   if (options.weight_quantize_type === 'asymmetric') throw new OptionError('quant: dynamic mode quantizes weights symmetrically (weight_quantize_type channel_wise_abs_max or abs_max)');
-  const rules = dynamicQuantRules({
-    opTypes: options.quantize_op_types,
-    perChannel: options.weight_quantize_type === 'channel_wise_abs_max',
-    excluded: exclusionPredicate(options.not_quant_pattern),
-  });
-  const { model: out, stats } = applyRules(model, rules, ctx.driver);
+  const excluded = exclusionPredicate(options.not_quant_pattern);
+  const rules = dynamicQuantRules({ opTypes: options.quantize_op_types, perChannel: options.weight_quantize_type === 'channel_wise_abs_max', excluded });
+  const merged = options.merge_sibling_matmuls && options.quantize_op_types.includes('MatMul')
+    ? removeDeadCode(applyRules(model, new RuleSet('quant-merge', [mergeSiblingMatMuls(excluded)]), ctx.driver).model)
+    : model;
+  const { model: out, stats } = applyRules(merged, rules, ctx.driver);
   for (const [rule, n] of stats.applied) ctx.note(rule, n);
   // The float weights the rules replaced are now unread.
   return removeDeadCode(out);
