@@ -2,19 +2,23 @@
 //   dynamic (default, needs no data): int8 weights offline, activations quantized at run time, in the form
 //     onnxruntime fuses into MatMulIntegerToFloat / DynamicQuantizeMatMul; embedding tables (Gather) int8.
 //     Conv stays float in this mode: onnxruntime's ConvInteger has no int8-weight kernel.
+//   static (needs calibration data, --calib DIR): uint8 activations with calibrated ranges + int8 per-channel
+//     weights + int32 biases, as Q/DQ pairs placed only where onnxruntime fuses them into QLinearConv,
+//     QLinearMatMul / MatMulIntegerToFloat, QGemm and QLinear* kernels; everything else stays float.
 //   weight-only: MatMul weights in 4 bits, block-wise along K (MatMulNBits or opset-21 DequantizeLinear).
 import { definePass } from '../src/passes/pass.js';
 import { quantError } from '../src/passes/contract.js';
 import { quantizeDynamic } from './quant/dynamic.js';
+import { quantizeStatic } from './quant/static.js';
 import { quantizeWeightOnly } from './quant/weight-only.js';
 
 export { exclusionPredicate } from './quant/exclusion.js';
 
 export const quant = definePass({
   name: 'quant',
-  description: 'post-training quantization (dynamic int8; weight-only 4-bit, RTN or GPTQ)',
+  description: 'post-training quantization (dynamic int8; static int8 QDQ from calibration; weight-only 4-bit, RTN or GPTQ)',
   options: {
-    mode: { type: 'enum', values: ['dynamic', 'weight-only'], default: 'dynamic', description: 'quantization mode' },
+    mode: { type: 'enum', values: ['dynamic', 'static', 'weight-only'], default: 'dynamic', description: 'quantization mode' },
     // weight-only mode
     weight_bits: { type: 'integer', default: 4, min: 2, max: 8, description: 'weight-only: bits per weight (4)' },
     block_size: { type: 'integer', default: 32, min: 16, description: 'weight-only: weights per scale along K (16, 32, 64, 128, 256)' },
@@ -42,6 +46,7 @@ export const quant = definePass({
     transform(model, options, ctx) {
       switch (options.mode) {
         case 'dynamic': return quantizeDynamic(model, options, ctx);
+        case 'static': return quantizeStatic(model, options, ctx);
         case 'weight-only': return quantizeWeightOnly(model, options, ctx);
       }
     },

@@ -1,0 +1,160 @@
+// Static mode: activations quantized with ranges calibrated offline, in the QDQ form onnxruntime fuses into integer
+// kernels (QLinearConv, QLinearMatMul / MatMulIntegerToFloat, QGemm, QLinear*). The pass is analysis + transform:
+//   1. placement (src/quant/placement.ts): the kernels, QLinear and pass-through nodes onnxruntime will fuse, and
+//      the activation values that need a quantizer for it — nowhere else (an unfused Q/DQ pair only costs time);
+//   2. calibration: one onnxruntime run per batch over the values whose range no range rule fixes;
+//   3. rewrite: rule sets (rules/quant/static/) given the quantizers as data — prepare (before 1: BatchNormalization
+//      folded into its Conv), kernels, outputs, cleanup — then dead code removal.
+// uint8 activations (asymmetric) + int8 symmetric weights: onnxruntime on x86 fuses int8 activations only where it
+// can turn them into uint8 itself.
+import type { Model } from '../../src/ir/model.js';
+import { opsetVersion } from '../../src/ir/model.js';
+import { DataType } from '../../src/ir/dtype.js';
+import { Tensor } from '../../src/ir/tensor.js';
+import type { PassContext } from '../../src/passes/pass.js';
+import { OptionError } from '../../src/passes/options.js';
+import { applyRules } from '../../src/rewrite/driver.js';
+import type { RuleSet } from '../../src/rewrite/rule.js';
+import { removeDeadCode } from '../../src/rewrite/dead-code.js';
+import { valueNames } from '../../src/rewrite/rename.js';
+import { calibrationData, type CalibrationSource } from '../../src/calib/data.js';
+import { collectRanges } from '../../src/calib/collect.js';
+import type { CalibRange } from '../../src/calib/observers/index.js';
+import {
+  type ActivationParams, KERNEL_OPS, type Placement, type RangeSource, activationParams, clipParams, placeQuantizers, valuesToCalibrate,
+} from '../../src/quant/placement.js';
+import type { QuantType } from '../../src/quant/params.js';
+import { type Quantizer, type StaticQuantData, staticPrepareRules, staticQuantRules, staticRangeRules } from '../../rules/quant/static/index.js';
+import { exclusionPredicate } from './exclusion.js';
+
+/** Op types static mode quantizes by default: kernels, and embedding tables (Gather, stored in int8 as in dynamic mode). */
+export const STATIC_OP_TYPES = ['Conv', 'MatMul', 'Gemm', 'Gather'];
+const SUPPORTED = [...KERNEL_OPS, 'Gather'];
+/** The pass-wide default of quantize_op_types (dynamic mode's); static mode reads it as "its own default". */
+const SHARED_DEFAULT = ['MatMul', 'Gemm', 'Gather'];
+
+export interface StaticOptions {
+  readonly calib: string;
+  readonly calib_data: unknown;
+  readonly algo: string;
+  readonly hist_percent: number;
+  readonly batch_num: number;
+  readonly activation_type: string;
+  readonly weight_quantize_type: string;
+  readonly quantize_op_types: readonly string[];
+  readonly not_quant_pattern: readonly string[];
+}
+
+export async function quantizeStatic(input: Model, options: StaticOptions, ctx: PassContext): Promise<Model> {
+  const opset = opsetVersion(input) ?? 0;
+  if (opset < 10) throw new OptionError(`quant: mode static needs QuantizeLinear, opset 10 or later (the model imports opset ${opset})`);
+  const opTypes = sameList(options.quantize_op_types, SHARED_DEFAULT) ? STATIC_OP_TYPES : options.quantize_op_types;
+  const unsupported = opTypes.filter((t) => !SUPPORTED.includes(t));
+  if (unsupported.length) {
+    throw new OptionError(`quant: mode static quantizes ${SUPPORTED.join(', ')} (QLinear and pass-through ops join between them); not ${unsupported.join(', ')}`);
+  }
+  const source = (options.calib_data ?? (options.calib || undefined)) as CalibrationSource | undefined;
+  if (source === undefined) throw new OptionError('quant: static mode needs calibration data: --calib DIR (or calib_data in code)');
+  const activationType: QuantType = options.activation_type === 'int8' ? DataType.INT8 : DataType.UINT8;
+  if (options.weight_quantize_type === 'asymmetric') throw new OptionError('quant: mode static uses symmetric int8 weights (weight_quantize_type channel_wise_abs_max or abs_max)');
+  const perChannel = options.weight_quantize_type === 'channel_wise_abs_max';
+  if (perChannel && opset < 13) ctx.note('per-tensor weights (per-channel DequantizeLinear needs opset 13)', 1);
+  const excluded = exclusionPredicate(options.not_quant_pattern);
+  const model = applyNoted(input, staticPrepareRules(excluded), ctx);
+
+  const placement = placeQuantizers(model, {
+    kernelOps: opTypes.filter((t) => KERNEL_OPS.includes(t)), qlinear: true, perChannel, activationType, excluded, rangeRules: staticRangeRules,
+  });
+  ctx.note('static: kernels', placement.kernels.length);
+  const keptFloat = new Map<string, number>();
+  for (const [node, why] of placement.skipped) {
+    const key = `static: ${node.opType} kept float (${why})`;
+    if (KERNEL_OPS.includes(node.opType)) keptFloat.set(key, (keptFloat.get(key) ?? 0) + 1);
+  }
+  for (const [key, n] of keptFloat) ctx.note(key, n);
+  ctx.note('static: qlinear', placement.qlinear.length);
+  ctx.note('static: pass-through', placement.passThrough.length);
+
+  const names = valuesToCalibrate(placement);
+  let ranges = new Map<string, CalibRange>();
+  if (names.length) {
+    const data = calibrationData(model, source, { batchNum: options.batch_num });
+    const result = await collectRanges(model, names, data, {
+      algo: options.algo, observerOptions: { histPercent: options.hist_percent }, batchNum: options.batch_num,
+    });
+    ranges = result.ranges;
+    ctx.note('static: calibrated values', names.length);
+    ctx.note('static: calibration batches', result.batches);
+  }
+
+  const quantizers = makeQuantizers(model, placement, ranges, activationType);
+  const data: StaticQuantData = {
+    quantizers,
+    atProducer: new Set(placement.atProducer.keys()),
+    atConsumer: new Set(placement.atConsumer.keys()),
+    kernels: new Map(placement.kernels.map((k) => [k.node.outputs[0], k])),
+    biasAdds: new Map(placement.kernels.filter((k) => k.bias?.add).map((k) => [k.node.outputs[0], k])),
+  };
+  const producers = new Set<string>();
+  for (const node of model.graph.nodes) if (node.outputs.some((o) => data.atProducer.has(o))) producers.add(node.opType);
+  const rules = staticQuantRules(data, {
+    producerOps: [...producers],
+    gather: opTypes.includes('Gather') ? excluded : undefined,
+  });
+  let out = model;
+  for (const set of [rules.kernels, rules.outputs, rules.cleanup]) out = applyNoted(out, set, ctx);
+  // The float weights and biases the rules replaced are now unread.
+  return out === input ? input : removeDeadCode(out);
+}
+
+function applyNoted(model: Model, rules: RuleSet, ctx: PassContext): Model {
+  const { model: out, stats } = applyRules(model, rules, ctx.driver);
+  for (const [rule, n] of stats.applied) ctx.note(rule, n);
+  return out;
+}
+
+const sameList = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Scale and zero point per quantized value, from its range source, in initializers with names unused in the graph. */
+function makeQuantizers(model: Model, placement: Placement, ranges: ReadonlyMap<string, CalibRange>, dataType: QuantType): Map<string, Quantizer> {
+  const sources = new Map<string, RangeSource>([...placement.atConsumer, ...placement.atProducer]);
+  const params = new Map<string, ActivationParams>();
+  const resolve = (value: string, depth = 0): ActivationParams => {
+    const known = params.get(value);
+    if (known) return known;
+    const source = sources.get(value);
+    if (!source || depth > sources.size) throw new Error(`quant static: no range for '${value}'`);
+    let p: ActivationParams;
+    switch (source.kind) {
+      case 'calibrate': {
+        const r = ranges.get(value);
+        if (!r) throw new Error(`quant static: calibration measured no range for '${value}'`);
+        p = activationParams(source.nonNegative ? Math.max(0, r.min) : r.min, r.max, dataType);
+        break;
+      }
+      case 'clip': p = clipParams(source.min, source.max, dataType); break;
+      case 'same-as': p = resolve(source.value, depth + 1); break;
+    }
+    params.set(value, p);
+    return p;
+  };
+  const taken = new Set(valueNames(model.graph));
+  const fresh = (hint: string): string => {
+    let name = hint;
+    for (let k = 1; taken.has(name); k++) name = `${hint}_${k}`;
+    taken.add(name);
+    return name;
+  };
+  const out = new Map<string, Quantizer>();
+  for (const value of sources.keys()) {
+    const p = resolve(value);
+    out.set(value, {
+      params: p,
+      scaleName: fresh(`${value}_scale`),
+      zeroPointName: fresh(`${value}_zero_point`),
+      scale: Tensor.scalar(DataType.FLOAT, p.scale),
+      zeroPoint: Tensor.scalar(p.dataType, p.zeroPoint),
+    });
+  }
+  return out;
+}
