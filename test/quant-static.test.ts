@@ -248,3 +248,15 @@ test('quant/static-fold-batchnorm: Conv → BatchNormalization becomes one Conv 
   const [a, c] = [await first(model, feed), await first(out, feed)];
   for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - c[i]) <= 1e-4 * (1 + Math.abs(a[i])), `${i}: ${a[i]} vs ${c[i]}`);
 });
+
+test('skip_sensitive keeps the layers that add the most noise float, measured on the calibration data', async () => {
+  const model = smallCnn();
+  const { model: q, reports } = await compile(model, [staticQuant(cnnCalib, { skip_sensitive: 1 })], { verify: true });
+  const kept = Object.keys(reports[0].notes).filter((k) => k.startsWith('kept float as sensitive: '));
+  assert.equal(kept.length, 1, JSON.stringify(reports[0].notes));
+  const name = /sensitive: (\S+)/.exec(kept[0])![1];
+  assert.equal(reports[0].notes['static: kernels'], 2);
+  const floatNode = q.graph.nodes.find((n) => n.name === name);
+  assert.ok(floatNode && ['Conv', 'Gemm'].includes(floatNode.opType), `${name} stays a float ${floatNode?.opType}`);
+  for (const seed of [7, 8]) assert.ok(cosine(await first(model, image(seed)), await first(q, image(seed))) > 0.99);
+});

@@ -7,7 +7,8 @@
 //      folded into its Conv), kernels, outputs, cleanup — then dead code removal.
 // uint8 activations (asymmetric) + int8 symmetric weights: onnxruntime on x86 fuses int8 activations only where it
 // can turn them into uint8 itself.
-import type { Model } from '../../src/ir/model.js';
+import type { Model, Node } from '../../src/ir/model.js';
+import { layerSensitivity } from '../../src/quant/sensitivity.js';
 import { opsetVersion } from '../../src/ir/model.js';
 import { DataType } from '../../src/ir/dtype.js';
 import { Tensor } from '../../src/ir/tensor.js';
@@ -43,9 +44,26 @@ export interface StaticOptions {
   readonly weight_quantize_type: string;
   readonly quantize_op_types: readonly string[];
   readonly not_quant_pattern: readonly string[];
+  readonly skip_sensitive: number;
 }
 
+/**
+ * Static quantization; with `skip_sensitive` N, the N quantized layers that add the most noise (SQNR lost between
+ * their inputs and their output, measured on the calibration data) are kept float and the model is quantized again.
+ */
 export async function quantizeStatic(input: Model, options: StaticOptions, ctx: PassContext): Promise<Model> {
+  const first = await quantizeStaticOnce(input, options, ctx, () => false);
+  if (options.skip_sensitive === 0 || first === input) return first;
+  const source = (options.calib_data ?? (options.calib || undefined)) as CalibrationSource;
+  const { layers } = await layerSensitivity(input, first, calibrationData(input, source, { batchNum: options.batch_num }), { onProgress: false });
+  const added = (l: (typeof layers)[number]): number => Math.min(l.inputSqnrDb, 300) - l.sqnrDb;
+  const worst = layers.filter((l) => l.rewritten && KERNEL_OPS.includes(l.opType)).sort((a, b) => added(b) - added(a)).slice(0, options.skip_sensitive);
+  for (const l of worst) ctx.note(`kept float as sensitive: ${l.node} (${added(l).toFixed(1)} dB)`, 1);
+  const keep = new Set(worst.map((l) => l.node));
+  return quantizeStaticOnce(input, options, ctx, (node) => keep.has(node.name));
+}
+
+async function quantizeStaticOnce(input: Model, options: StaticOptions, ctx: PassContext, sensitive: (node: Node) => boolean): Promise<Model> {
   const opset = opsetVersion(input) ?? 0;
   if (opset < 10) throw new OptionError(`quant: mode static needs QuantizeLinear, opset 10 or later (the model imports opset ${opset})`);
   const opTypes = sameList(options.quantize_op_types, SHARED_DEFAULT) ? STATIC_OP_TYPES : options.quantize_op_types;
@@ -59,7 +77,8 @@ export async function quantizeStatic(input: Model, options: StaticOptions, ctx: 
   if (options.weight_quantize_type === 'asymmetric') throw new OptionError('quant: mode static uses symmetric int8 weights (weight_quantize_type channel_wise_abs_max or abs_max)');
   const perChannel = options.weight_quantize_type === 'channel_wise_abs_max';
   if (perChannel && opset < 13) ctx.note('per-tensor weights (per-channel DequantizeLinear needs opset 13)', 1);
-  const excluded = exclusionPredicate(options.not_quant_pattern);
+  const byPattern = exclusionPredicate(options.not_quant_pattern);
+  const excluded = (node: Node): boolean => byPattern(node) || sensitive(node);
   const model = applyNoted(input, staticPrepareRules(excluded), ctx);
 
   const placement = placeQuantizers(model, {

@@ -10,6 +10,7 @@ const ALIASES: Readonly<Record<string, string>> = {
   '--calib': '--quant-calib',
   '--bits': '--quant-weight-bits',
   '--block-size': '--quant-block-size',
+  '--skip-sensitive': '--quant-skip-sensitive',
 };
 
 export function extractPassOptions(argv: readonly string[], passes: ReadonlyMap<string, PassFactory<OptionsSchema>>): {
