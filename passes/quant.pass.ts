@@ -37,6 +37,7 @@ export const quant = definePass({
     quantize_op_types: { type: 'list', default: ['MatMul', 'Gemm', 'Gather'], description: 'op types to quantize' },
     not_quant_pattern: { type: 'list', default: [], description: 'nodes to keep float: name substrings or /regex/' },
     skip_sensitive: { type: 'integer', default: 0, min: 0, description: 'static: keep the N layers that add the most quantization noise float (measured on the calibration data)' },
+    bias_correction: { type: 'boolean', default: false, description: 'static: shift each quantized layer\'s int32 bias by its mean output error on the calibration data' },
     merge_sibling_matmuls: { type: 'boolean', default: true, description: 'dynamic: MatMuls sharing an input (Q/K/V) become one MatMul + Split before quantizing' },
   },
   // Error per output element bounded by the analytic rounding bound of each quantized node (see the property tests).

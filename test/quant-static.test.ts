@@ -260,3 +260,19 @@ test('skip_sensitive keeps the layers that add the most noise float, measured on
   assert.ok(floatNode && ['Conv', 'Gemm'].includes(floatNode.opType), `${name} stays a float ${floatNode?.opType}`);
   for (const seed of [7, 8]) assert.ok(cosine(await first(model, image(seed)), await first(q, image(seed))) > 0.99);
 });
+
+test('bias_correction removes the mean output shift quantization puts on each layer', async () => {
+  const model = smallCnn();
+  const meanShift = async (q: Model): Promise<number> => {
+    let sum = 0, n = 0;
+    for (const feed of cnnCalib) {
+      const [a, b] = [await first(model, feed), await first(q, feed)];
+      for (let i = 0; i < a.length; i++) { sum += a[i] - b[i]; n++; }
+    }
+    return Math.abs(sum / n);
+  };
+  const plain = (await compile(model, [staticQuant(cnnCalib, { algo: 'abs_max' })])).model;
+  const { model: corrected, reports } = await compile(model, [staticQuant(cnnCalib, { algo: 'abs_max', bias_correction: true })], { verify: true });
+  assert.ok((reports[0].notes['static: biases corrected'] as number) >= 2, JSON.stringify(reports[0].notes));
+  assert.ok(await meanShift(corrected) < await meanShift(plain), `${await meanShift(corrected)} vs ${await meanShift(plain)}`);
+});

@@ -9,6 +9,7 @@
 // can turn them into uint8 itself.
 import type { Model, Node } from '../../src/ir/model.js';
 import { layerSensitivity } from '../../src/quant/sensitivity.js';
+import { correctBiases } from '../../src/quant/bias-correction.js';
 import { opsetVersion } from '../../src/ir/model.js';
 import { DataType } from '../../src/ir/dtype.js';
 import { Tensor } from '../../src/ir/tensor.js';
@@ -45,6 +46,7 @@ export interface StaticOptions {
   readonly quantize_op_types: readonly string[];
   readonly not_quant_pattern: readonly string[];
   readonly skip_sensitive: number;
+  readonly bias_correction: boolean;
 }
 
 /**
@@ -52,6 +54,15 @@ export interface StaticOptions {
  * their inputs and their output, measured on the calibration data) are kept float and the model is quantized again.
  */
 export async function quantizeStatic(input: Model, options: StaticOptions, ctx: PassContext): Promise<Model> {
+  const quantized = await quantizeSkippingSensitive(input, options, ctx);
+  if (!options.bias_correction || quantized === input) return quantized;
+  const source = (options.calib_data ?? (options.calib || undefined)) as CalibrationSource;
+  const { model, corrected } = await correctBiases(input, quantized, calibrationData(input, source, { batchNum: options.batch_num }), options.batch_num);
+  ctx.note('static: biases corrected', corrected);
+  return model;
+}
+
+async function quantizeSkippingSensitive(input: Model, options: StaticOptions, ctx: PassContext): Promise<Model> {
   const first = await quantizeStaticOnce(input, options, ctx, () => false);
   if (options.skip_sensitive === 0 || first === input) return first;
   const source = (options.calib_data ?? (options.calib || undefined)) as CalibrationSource;
