@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { applyRules, assertValid, cleanup, compile, RuleSet, DataType, GraphBuilder, loadModel, makeModel, quant, runModel, Tensor, type Model } from '../src/index.js';
 import { buildBert, BERT_TINY, randomInputIds } from './helpers/transformer.js';
 import { mergeSiblingMatMuls } from '../rules/quant/merge-sibling-matmuls.js';
+import { mergeSiblingLinears } from '../rules/quant/merge-sibling-linears.js';
 import { fusedOps } from './helpers/ort-fusion.js';
 import { REAL_MODELS } from './helpers/paths.js';
 import { randomFeeds } from './helpers/feeds.js';
@@ -36,19 +37,27 @@ test('a BERT quantized dynamically runs fused integer kernels in onnxruntime and
   }
 });
 
-test('quant/merge-sibling-matmuls keeps outputs exact in float', async () => {
+test('quant/merge-sibling-matmuls and -linears keep outputs exact in float and merge each group once', async () => {
+  for (const withBias of [false, true]) {
   const b = new GraphBuilder();
   const x = b.input('x', DataType.FLOAT, [3, 4]);
   const w = (seed: number, n: number) => b.initializer('w', Tensor.fromArray(DataType.FLOAT, [4, n], Float32Array.from({ length: 4 * n }, (_, i) => Math.sin(seed + i))));
-  const [y1, y2, y3] = [b.op('MatMul', [x, w(1, 2)]), b.op('MatMul', [x, w(2, 3)]), b.op('MatMul', [x, w(3, 5)])];
+  const linear = (seed: number, n: number) => {
+    const y = b.op('MatMul', [x, w(seed, n)]);
+    return withBias ? b.op('Add', [y, b.initializer('b', Tensor.fromArray(DataType.FLOAT, [n], Float32Array.from({ length: n }, (_, i) => i - seed)))]) : y;
+  };
+  const [y1, y2, y3] = [linear(1, 2), linear(2, 3), linear(3, 5)];
   b.output(b.op('Concat', [b.op('Relu', [y1]), y2, b.op('Neg', [y3])], { axis: 1 }), DataType.FLOAT, [3, 10]);
   const model = makeModel(b.build());
-  const { model: merged, stats } = applyRules(model, new RuleSet('m', [mergeSiblingMatMuls(() => false)]));
-  assert.equal(stats.applied.get('quant/merge-sibling-matmuls'), 1);
+  const { model: merged, stats } = applyRules(model, new RuleSet('m', [mergeSiblingLinears(() => false), mergeSiblingMatMuls(() => false)]));
+  assert.equal(stats.applied.get(withBias ? 'quant/merge-sibling-linears' : 'quant/merge-sibling-matmuls'), 1);
+  assert.equal(stats.applied.size, 1);
+  assert.equal(merged.graph.nodes.filter((n) => n.opType === 'MatMul').length, 1);
   assertValid(merged);
   const feed = { x: Tensor.fromArray(DataType.FLOAT, [3, 4], Float32Array.from({ length: 12 }, (_, i) => i / 3 - 2)) };
   const [a, c] = [await first(model, feed), await first(merged, feed)];
   for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - c[i]) <= 1e-6 * Math.max(1, Math.abs(a[i])), `${a[i]} vs ${c[i]}`);
+  }
 });
 
 test('Gemm layers (openwakeword) become quantized MatMuls and stay close', async () => {

@@ -6,6 +6,7 @@ import { applyRules } from '../../src/rewrite/driver.js';
 import { removeDeadCode } from '../../src/rewrite/dead-code.js';
 import { dynamicQuantRules } from '../../rules/quant/index.js';
 import { mergeSiblingMatMuls } from '../../rules/quant/merge-sibling-matmuls.js';
+import { mergeSiblingLinears } from '../../rules/quant/merge-sibling-linears.js';
 import { RuleSet } from '../../src/rewrite/rule.js';
 import { exclusionPredicate } from './exclusion.js';
 
@@ -26,9 +27,12 @@ export function quantizeDynamic(model: Model, options: DynamicOptions, ctx: Pass
   if (options.weight_quantize_type === 'asymmetric') throw new OptionError('quant: dynamic mode quantizes weights symmetrically (weight_quantize_type channel_wise_abs_max or abs_max)');
   const excluded = exclusionPredicate(options.not_quant_pattern);
   const rules = dynamicQuantRules({ opTypes: options.quantize_op_types, perChannel: options.weight_quantize_type === 'channel_wise_abs_max', excluded });
-  const merged = options.merge_sibling_matmuls && options.quantize_op_types.includes('MatMul')
-    ? removeDeadCode(applyRules(model, new RuleSet('quant-merge', [mergeSiblingMatMuls(excluded)]), ctx.driver).model)
-    : model;
+  let merged = model;
+  if (options.merge_sibling_matmuls && options.quantize_op_types.includes('MatMul')) {
+    const result = applyRules(model, new RuleSet('quant-merge', [mergeSiblingLinears(excluded), mergeSiblingMatMuls(excluded)]), ctx.driver);
+    for (const [rule, n] of result.stats.applied) ctx.note(rule, n);
+    merged = removeDeadCode(result.model);
+  }
   const { model: out, stats } = applyRules(merged, rules, ctx.driver);
   for (const [rule, n] of stats.applied) ctx.note(rule, n);
   // The float weights the rules replaced are now unread.

@@ -124,8 +124,9 @@ export function rewriteGraph(graph: Graph, rules: RuleSet, model: ModelHeader, o
         const merged = builder.initializers.size
           ? { ...replacement, initializers: new Map([...(replacement.initializers ?? []), ...builder.initializers]) }
           : replacement;
+        if (merged.subsumes?.some((n) => claimed.has(n))) continue;
         checkReplacement(rule, match, merged, index);
-        for (const n of match.covered) claimed.add(n);
+        for (const n of [...match.covered, ...(merged.subsumes ?? [])]) claimed.add(n);
         edits.push({ rule, match, replacement: merged });
         break;
       }
@@ -183,13 +184,15 @@ function applyEdits(g: Graph, edits: readonly Edit[], index: GraphIndex): { grap
     rename.set(from, target);
   }
   // Covered producers die with the root when nothing else reads them.
-  for (const { match } of edits) {
+  for (const { match, replacement } of edits) {
+    const candidates = [...match.covered, ...(replacement.subsumes ?? [])];
     let changed = true;
     while (changed) {
       changed = false;
-      for (const n of match.covered) {
+      for (const n of candidates) {
         if (removed.has(n)) continue;
-        const dead = n.outputs.every((o) => o === '' || (!index.graphOutputs.has(o) && (index.consumers.get(o) ?? []).every((c) => removed.has(c))));
+        // Re-routed outputs lose all their readers.
+        const dead = n.outputs.every((o) => o === '' || rename.has(o) || (!index.graphOutputs.has(o) && (index.consumers.get(o) ?? []).every((c) => removed.has(c))));
         if (dead) { removed.add(n); changed = true; }
       }
     }

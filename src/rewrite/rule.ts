@@ -41,6 +41,11 @@ export interface Replacement {
   readonly replace?: Readonly<Record<string, string>>;
   /** New initializers. */
   readonly initializers?: ReadonlyMap<string, Tensor>;
+  /**
+   * Nodes outside the pattern that the replacement subsumes (e.g. sibling layers merged into one): removed, like
+   * the pattern's own nodes, once nothing reads them.
+   */
+  readonly subsumes?: readonly Node[];
 }
 
 export interface Rule {
