@@ -49,11 +49,12 @@ function quantizeOne(x: number, s: number, z: number, qmin: number, qmax: number
 
 /** The hot case of weight quantization (symmetric per-column): quantizeOne with z = 0, without its loads. */
 function quantizeColumnsSymmetric(values: Float32Array, scale: Float32Array, channels: number, qmin: number, qmax: number, q: QuantArray): QuantArray {
-  for (let j = 0, c = 0; j < values.length; j++) {
-    const v = Math.fround(values[j] / scale[c]);
-    const t = v >= qmin ? (v <= qmax ? v : qmax) : v < qmin ? qmin : 0;
-    q[j] = (t + ROUNDER) - ROUNDER;
-    if (++c === channels) c = 0;
+  const rows = values.length / channels;
+  for (let r = 0, j = 0; r < rows; r++) {
+    for (let c = 0; c < channels; c++, j++) {
+      // NaN stays NaN through min/max and stores as 0, the zero point.
+      q[j] = (Math.max(qmin, Math.min(qmax, Math.fround(values[j] / scale[c]))) + ROUNDER) - ROUNDER;
+    }
   }
   return q;
 }
