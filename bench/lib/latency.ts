@@ -4,25 +4,13 @@
 import * as ort from 'onnxruntime-node';
 import { loadModel } from '../../src/io/load.js';
 import { collect } from './measure.js';
+import { createSession, type SessionOptions } from '../../src/runtime/ort.js';
 
-export interface BenchSessionOptions {
-  /** Intra-op threads (default 2). */
-  readonly threads?: number;
-  /** Default 'all': what users get. */
-  readonly optimization?: 'disabled' | 'basic' | 'extended' | 'all';
-  /** Where onnxruntime saves the model it optimized (to see what it fused). */
-  readonly optimizedModelFilePath?: string;
-}
+export type BenchSessionOptions = SessionOptions;
 
+/** What users get: all optimizations, 2 threads by default, the model read from its file. */
 export function openSession(file: string, options: BenchSessionOptions = {}): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(file, {
-    graphOptimizationLevel: options.optimization ?? 'all',
-    intraOpNumThreads: options.threads ?? 2,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    logSeverityLevel: 3,
-    ...(options.optimizedModelFilePath ? { optimizedModelFilePath: options.optimizedModelFilePath } : {}),
-  });
+  return createSession(file, { optimization: options.optimization ?? 'all', threads: options.threads ?? 2, optimizedModelFilePath: options.optimizedModelFilePath });
 }
 
 export type Feeds = Record<string, ort.Tensor>;

@@ -50,9 +50,10 @@ export function fromOrtTensor(t: ort.Tensor): Tensor {
   return Tensor.fromArray(dataType, [...t.dims], t.data as NumericArray);
 }
 
-export async function createSession(model: Model | Uint8Array, options: SessionOptions = {}): Promise<ort.InferenceSession> {
-  const bytes = model instanceof Uint8Array ? model : encodeModel(model);
-  return ort.InferenceSession.create(bytes, {
+/** A session over a model, its encoded bytes, or a file path (then onnxruntime reads the file and its external data). */
+export async function createSession(model: Model | Uint8Array | string, options: SessionOptions = {}): Promise<ort.InferenceSession> {
+  const source = typeof model === 'string' || model instanceof Uint8Array ? model : encodeModel(model);
+  return ort.InferenceSession.create(source as Uint8Array, {
     graphOptimizationLevel: options.optimization ?? 'disabled',
     intraOpNumThreads: options.threads ?? 1,
     interOpNumThreads: 1,
