@@ -124,6 +124,7 @@ function passOptionsHelp(): string {
   for (const [name, factory] of PASSES) {
     lines.push(`${name}: ${factory.spec.description}`);
     for (const [key, spec] of Object.entries(factory.spec.options)) {
+      if (spec.type === 'data') continue; // given in code only
       const values = spec.type === 'enum' ? ` (${spec.values.join('|')})` : '';
       lines.push(`  --${name}-${key.replace(/_/g, '-')} <${spec.type}>${values}  ${spec.description} [default: ${JSON.stringify(spec.default)}]`);
     }
