@@ -38,6 +38,7 @@ export const quant = definePass({
     not_quant_pattern: { type: 'list', default: [], description: 'nodes to keep float: name substrings or /regex/' },
     skip_sensitive: { type: 'integer', default: 0, min: 0, description: 'static: keep the N layers that add the most quantization noise float (measured on the calibration data)' },
     bias_correction: { type: 'boolean', default: false, description: 'static: shift each quantized layer\'s int32 bias by its mean output error on the calibration data' },
+    fuse_attention: { type: 'boolean', default: true, description: 'dynamic: self-attention blocks (Q/K/V linears through the context Reshape) become com.microsoft.QAttention: one integer Q/K/V GEMM and attention in one kernel' },
     merge_sibling_matmuls: { type: 'boolean', default: false, description: 'dynamic: MatMuls sharing an input (Q/K/V) become one MatMul + Split before quantizing (measured slower on BERT-base: their bias Adds no longer fuse)' },
   },
   // Error per output element bounded by the analytic rounding bound of each quantized node (see the property tests).

@@ -9,6 +9,7 @@ import { mergeSiblingMatMuls } from '../../rules/quant/merge-sibling-matmuls.js'
 import { mergeSiblingLinears } from '../../rules/quant/merge-sibling-linears.js';
 import { RuleSet } from '../../src/rewrite/rule.js';
 import { exclusionPredicate } from './exclusion.js';
+import { applyAttentionFusion } from '../../rules/quant/fuse-attention.js';
 
 export const DYNAMIC_OP_TYPES = ['MatMul', 'Gemm', 'Gather'];
 
@@ -17,6 +18,7 @@ export interface DynamicOptions {
   readonly quantize_op_types: readonly string[];
   readonly not_quant_pattern: readonly string[];
   readonly merge_sibling_matmuls: boolean;
+  readonly fuse_attention: boolean;
 }
 
 export function quantizeDynamic(model: Model, options: DynamicOptions, ctx: PassContext): Model {
@@ -28,8 +30,15 @@ export function quantizeDynamic(model: Model, options: DynamicOptions, ctx: Pass
   const excluded = exclusionPredicate(options.not_quant_pattern);
   const rules = dynamicQuantRules({ opTypes: options.quantize_op_types, perChannel: options.weight_quantize_type === 'channel_wise_abs_max', excluded });
   let merged = model;
+  // Attention first: it needs the Q/K/V MatMuls as written (unmerged, unquantized).
+  if (options.fuse_attention && options.quantize_op_types.includes('MatMul')) {
+    const fused = applyAttentionFusion(model, { form: 'QAttention', perChannel: options.weight_quantize_type === 'channel_wise_abs_max', excluded }, ctx.driver);
+    for (const [rule, n] of fused.stats.applied) ctx.note(rule, n);
+    for (const [why, n] of fused.misses) ctx.note(`attention left unfused (${why})`, n);
+    merged = fused.model;
+  }
   if (options.merge_sibling_matmuls && options.quantize_op_types.includes('MatMul')) {
-    const result = applyRules(model, new RuleSet('quant-merge', [mergeSiblingLinears(excluded), mergeSiblingMatMuls(excluded)]), ctx.driver);
+    const result = applyRules(merged, new RuleSet('quant-merge', [mergeSiblingLinears(excluded), mergeSiblingMatMuls(excluded)]), ctx.driver);
     for (const [rule, n] of result.stats.applied) ctx.note(rule, n);
     merged = removeDeadCode(result.model);
   }

@@ -21,10 +21,11 @@ import { signalRules } from './ops/signal.js';
 import { generatorRules } from './ops/generators.js';
 import { miscRules } from './ops/misc.js';
 import { mlRules } from './ops/ml.js';
+import { contribRules } from './ops/contrib.js';
 
 const families: readonly RuleSet[] = [
   elementwiseRules, unaryRules, matmulRules, convRules, poolRules, reshapeRules, sliceRules, gatherRules,
-  shapeOpRules, reduceRules, normRules, resizeRules, quantRules, controlFlowRules, attentionRules,
+  shapeOpRules, reduceRules, normRules, resizeRules, quantRules, controlFlowRules, attentionRules, contribRules,
   recurrentRules, lossRules, signalRules, generatorRules, miscRules, mlRules,
 ];
 
