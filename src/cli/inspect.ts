@@ -4,6 +4,7 @@ import type { Graph, Model } from '../ir/model.js';
 import { subgraphsOf } from '../ir/model.js';
 import { modelStats } from '../ir/analysis.js';
 import { formatType } from '../ir/types.js';
+import { type FlopsEstimate, estimateFlops, formatFlops } from '../analysis/flops.js';
 
 export interface ModelSummary {
   readonly file: string;
@@ -22,9 +23,12 @@ export interface ModelSummary {
   readonly functions: number;
   /** Op type (domain-qualified outside ai.onnx) → count, subgraphs included, most frequent first. */
   readonly ops: Record<string, number>;
+  /** Estimated FLOPs of one run, symbolic dims taken as 1 (see analysis/flops.ts). */
+  readonly flops: FlopsEstimate;
 }
 
-export function summarize(model: Model, file: string): ModelSummary {
+/** `dims`: sizes for symbolic input dimensions in the FLOPs estimate (others count as 1). */
+export function summarize(model: Model, file: string, dims: Readonly<Record<string, number>> = {}): ModelSummary {
   const ops = new Map<string, number>();
   let subgraphs = 0;
   let externalTensors = 0;
@@ -49,6 +53,7 @@ export function summarize(model: Model, file: string): ModelSummary {
     nodes: stats.nodes, initializers: stats.initializers, parameters: stats.parameters, weightBytes: stats.weightBytes,
     externalTensors, subgraphs, functions: model.functions.length,
     ops: Object.fromEntries([...ops].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
+    flops: estimateFlops(model, { dims }),
   };
 }
 
@@ -62,6 +67,7 @@ export function formatSummary(s: ModelSummary): string {
     ...s.outputs.map((v) => `output      ${v.name}: ${v.type}`),
     `nodes       ${s.nodes}${s.subgraphs ? ` (${s.subgraphs} subgraphs)` : ''}${s.functions ? `, ${s.functions} functions` : ''}`,
     `weights     ${s.initializers} initializers, ${s.parameters.toLocaleString('en-US')} parameters, ${mb(s.weightBytes)}${s.externalTensors ? `, ${s.externalTensors} external` : ''}`,
+    `flops       ${formatFlops(s.flops)}`,
     'ops',
     ...Object.entries(s.ops).map(([op, n]) => `  ${String(n).padStart(6)}  ${op}`),
   ];

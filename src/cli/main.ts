@@ -86,8 +86,9 @@ function program(cliOptions: ReadonlyMap<string, Record<string, unknown>>): Comm
     .description('opsets, inputs/outputs with shapes, op histogram, parameter count and bytes of a model')
     .argument('<input>', 'model to inspect (.onnx)')
     .option('--json', 'print as JSON')
-    .action((input: string, flags: { json?: boolean }) => {
-      const summary = summarize(loadModel(input), input);
+    .option('--dim <name=size>', 'size of a symbolic input dimension for the FLOPs estimate (repeatable; others count as 1)', dimArg)
+    .action((input: string, flags: { json?: boolean; dim?: Record<string, number> }) => {
+      const summary = summarize(loadModel(input), input, flags.dim);
       process.stdout.write((flags.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)) + '\n');
     });
   cmd.command('bench')
