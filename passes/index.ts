@@ -5,12 +5,14 @@ import { cleanup } from './cleanup.pass.js';
 import { quant } from './quant.pass.js';
 import { fp16 } from './fp16.pass.js';
 import { opset } from './opset.pass.js';
+import { prune } from './prune.pass.js';
 
-export { cleanup, quant, fp16, opset };
+export { cleanup, quant, fp16, opset, prune };
 
 export const PASSES: ReadonlyMap<string, PassFactory<OptionsSchema>> = new Map<string, PassFactory<OptionsSchema>>([
   ['cleanup', cleanup as unknown as PassFactory<OptionsSchema>],
   ['quant', quant as unknown as PassFactory<OptionsSchema>],
   ['fp16', fp16 as unknown as PassFactory<OptionsSchema>],
   ['opset', opset as unknown as PassFactory<OptionsSchema>],
+  ['prune', prune as unknown as PassFactory<OptionsSchema>],
 ]);
