@@ -4,13 +4,14 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { cleanup, compile, DataType, GraphBuilder, loadModel, makeModel, quant, saveModel, Tensor, type Model } from '../src/index.js';
 import { layerSensitivity } from '../src/cli/analyze.js';
 import { randomFeeds, rng } from '../src/runtime/feeds.js';
 import { buildBert, BERT_TINY, randomInputIds } from './helpers/transformer.js';
 import { REAL_MODELS, REPO_ROOT, SCRATCH_DIR } from './helpers/paths.js';
+import { writeNpy } from './helpers/npy.js';
 
 const CLI = path.join(REPO_ROOT, 'dist/src/cli/main.js');
 const dir = path.join(SCRATCH_DIR, 'analyze-test');
@@ -44,15 +45,6 @@ function mlp(damage = 0, w2Cols = 8): Model {
 
 const feeds = (model: Model, n: number): Array<Record<string, Tensor>> => Array.from({ length: n }, (_, k) => randomFeeds(model, { seed: 10 + k }));
 
-/** A float32 .npy file (format 1.0, data 64-byte aligned). */
-function writeNpy(file: string, shape: readonly number[], data: Float32Array): void {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const head = Buffer.alloc(10);
-  head.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  head.writeUInt16LE(header.length, 8);
-  writeFileSync(file, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
-}
 
 const files = { model: path.join(dir, 'mlp.onnx'), damaged: path.join(dir, 'mlp.damaged.onnx'), calib: path.join(dir, 'calib') };
 
@@ -63,7 +55,7 @@ before(() => {
   saveModel(mlp(0.3), files.damaged);
   // x is declared [1,16]: a [6,16] file holds 6 samples.
   const next = rng(9);
-  writeNpy(path.join(files.calib, 'x.npy'), [6, 16], Float32Array.from({ length: 6 * 16 }, () => 2 * next() - 1));
+  writeNpy(path.join(files.calib, 'x.npy'), '<f4', [6, 16], Float32Array.from({ length: 6 * 16 }, () => 2 * next() - 1));
 });
 
 test('a damaged layer ranks worst; the layers before it are exact', async () => {

@@ -23,6 +23,7 @@ import { type Feed, CalibDataError, calibrationData, parseNpyHeader, readNpy } f
 import { type CalibProgress, collectRanges, mergeObservers, withObservedOutputs } from '../src/calib/collect.js';
 import { rng } from './helpers/feeds.js';
 import { PROP_RUNS, PROP_SEED, SCRATCH_DIR } from './helpers/paths.js';
+import { writeNpy } from './helpers/npy.js';
 
 const params = { seed: PROP_SEED, numRuns: PROP_RUNS };
 console.log(`calib: seed=${PROP_SEED} runs=${PROP_RUNS} (set FC_SEED / FC_RUNS to replay)`);
@@ -241,18 +242,6 @@ function writeTensorProto(file: string, t: Tensor): void {
   writeFileSync(file, sink.concat());
 }
 
-/** A minimal .npy writer (header padded so the data starts at a multiple of 64). */
-function writeNpy(file: string, descr: string, shape: readonly number[], data: ArrayBufferView,
-  { version = 1, fortran = false }: { version?: number; fortran?: boolean } = {}): void {
-  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
-  let header = `{'descr': '${descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': (${dims}), }`;
-  const prefix = version === 1 ? 10 : 12;
-  header += ' '.repeat(63 - ((prefix + header.length) % 64)) + '\n';
-  const head = Buffer.alloc(prefix);
-  head.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
-  if (version === 1) head.writeUInt16LE(header.length, 8); else head.writeUInt32LE(header.length, 8);
-  writeFileSync(file, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
-}
 
 async function collect(data: AsyncIterable<Feed>): Promise<Feed[]> {
   const out: Feed[] = [];

@@ -9,6 +9,7 @@ import { cleanup, compile, loadModel, quant, saveModel } from '../src/index.js';
 import { rng } from '../src/runtime/feeds.js';
 import { buildBert, BERT_TINY } from './helpers/transformer.js';
 import { REAL_MODELS, REPO_ROOT, SCRATCH_DIR } from './helpers/paths.js';
+import { writeNpy } from './helpers/npy.js';
 
 const CLI = path.join(REPO_ROOT, 'dist/src/cli/main.js');
 const dir = path.join(SCRATCH_DIR, 'cli-bench-test');
@@ -22,15 +23,6 @@ function cli(...args: string[]): { code: number | null; stdout: string; stderr: 
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** A float32 .npy file (format 1.0, data 64-byte aligned). */
-function writeNpy(file: string, shape: readonly number[], data: Float32Array): void {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const head = Buffer.alloc(10);
-  head.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  head.writeUInt16LE(header.length, 8);
-  writeFileSync(file, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
-}
 
 const oneLineError = (r: { code: number | null; stderr: string }, pattern: RegExp): void => {
   assert.notEqual(r.code, 0);
@@ -47,7 +39,7 @@ before(async () => {
   saveModel((await compile(loadModel(REAL_MODELS.wakeword), [cleanup(), quant()])).model, files.wakeQ);
   // The wakeword model takes [1,25,96]: a file of 3 samples along axis 0 is read one sample at a time.
   const next = rng(5);
-  writeNpy(path.join(files.wakeData, 'onnx__Flatten_0.npy'), [3, 25, 96], Float32Array.from({ length: 3 * 25 * 96 }, () => 2 * next() - 1));
+  writeNpy(path.join(files.wakeData, 'onnx__Flatten_0.npy'), '<f4', [3, 25, 96], Float32Array.from({ length: 3 * 25 * 96 }, () => 2 * next() - 1));
 });
 
 test('bench --json: a tiny BERT against its dynamic-quant version', () => {

@@ -14,13 +14,9 @@ import { equivalenceSession } from './helpers/feeds.js';
 import { cleanup } from '../passes/index.js';
 import { Tensor } from '../src/ir/tensor.js';
 import { DataType } from '../src/ir/dtype.js';
-import { backendCases, compareOutputs, compareTensor, plainBytes, readCaseData } from './helpers/backend-suite.js';
+import { backendCases, compareOutputs, compareTensor, firstLine, readCaseData, runOriginal } from './helpers/backend-suite.js';
 import { hasShared } from './helpers/paths.js';
 
-const ORT_NODE_TYPES = new Set<DataType>([
-  DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16, DataType.INT8, DataType.UINT8, DataType.INT16, DataType.UINT16,
-  DataType.INT32, DataType.UINT32, DataType.INT64, DataType.UINT64, DataType.BOOL, DataType.STRING,
-]);
 
 const counts = {
   total: 0, compiled: 0, changedByCleanup: 0, noTensorData: 0, ortUnsupported: 0, ortRunError: 0, ortRun: 0,
@@ -30,7 +26,6 @@ const bugs: string[] = [];
 const originalMismatches: string[] = [];
 const start = performance.now();
 
-const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 160);
 
 type Outputs = Record<string, Tensor>;
 
@@ -67,30 +62,13 @@ describe('backend conformance through cleanup', { skip: !hasShared() && 'no shar
       if (!data.ok) { counts.noTensorData++; t.skip(data.reason); return; }
       const { inputs, outputs: expected } = data.data;
 
-      // Types the onnxruntime-node binding cannot hand over (it aborts the process on some, e.g. int2 outputs).
-      const unsupported = [...Object.values(inputs), ...Object.values(expected)].find((x) => !ORT_NODE_TYPES.has(x.dataType));
-      if (unsupported) {
-        counts.ortUnsupported++;
-        t.skip(`onnxruntime-node cannot pass ${DataType[unsupported.dataType]} tensors`);
+      const run = await runOriginal(bytes, data.data);
+      if (!run.ok) {
+        if (run.cause === 'unsupported') counts.ortUnsupported++; else counts.ortRunError++;
+        t.skip(run.reason);
         return;
       }
-      let session;
-      try {
-        session = await equivalenceSession(plainBytes(bytes), true);
-      } catch (e) {
-        counts.ortUnsupported++;
-        t.skip(`onnxruntime cannot load the original: ${firstLine(e)}`);
-        return;
-      }
-      let original: Outputs;
-      try {
-        original = await runModel(session, inputs);
-      } catch (e) {
-        await session.release();
-        counts.ortRunError++;
-        t.skip(`onnxruntime cannot run the original: ${firstLine(e)}`);
-        return;
-      }
+      const { session, outputs: original } = run;
       counts.ortRun++;
       const originalDiff = compareOutputs(expected, original);
       if (originalDiff) { counts.originalMismatch++; originalMismatches.push(`${c.name}: ${originalDiff}`); }

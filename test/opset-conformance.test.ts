@@ -11,18 +11,13 @@ import { compile } from '../src/passes/compile.js';
 import { checkContract, exact } from '../src/passes/contract.js';
 import { runModel } from '../src/runtime/ort.js';
 import { opsetVersion, type Model } from '../src/ir/model.js';
-import { DataType } from '../src/ir/dtype.js';
 import type { Tensor } from '../src/ir/tensor.js';
 import { opset } from '../passes/index.js';
 import { MAX_OPSET_TARGET, OpsetUpgradeError } from '../passes/opset.pass.js';
 import { equivalenceSession } from './helpers/feeds.js';
-import { backendCases, compareOutputs, plainBytes, readCaseData, type BackendCase } from './helpers/backend-suite.js';
+import { backendCases, compareOutputs, firstLine, readCaseData, runOriginal, type BackendCase } from './helpers/backend-suite.js';
 import { hasShared } from './helpers/paths.js';
 
-const ORT_NODE_TYPES = new Set<DataType>([
-  DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16, DataType.INT8, DataType.UINT8, DataType.INT16, DataType.UINT16,
-  DataType.INT32, DataType.UINT32, DataType.INT64, DataType.UINT64, DataType.BOOL, DataType.STRING,
-]);
 
 interface Counts {
   below: number; upgraded: number; refused: number; noTensorData: number; ortUnsupported: number; ortRunError: number;
@@ -32,7 +27,6 @@ const fresh = (): Counts => ({
   below: 0, upgraded: 0, refused: 0, noTensorData: 0, ortUnsupported: 0, ortRunError: 0, ortChecked: 0, originalMismatch: 0, passed: 0, nondeterministic: 0,
 });
 
-const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 200);
 type Outputs = Record<string, Tensor>;
 
 const cases: Array<{ c: BackendCase; model: Model; from: number }> = [];
@@ -74,25 +68,13 @@ function suite(target: number): void {
         const data = readCaseData(c, model);
         if (!data.ok) { counts.noTensorData++; t.skip(data.reason); return; }
         const { inputs, outputs: expected } = data.data;
-        const unsupported = [...Object.values(inputs), ...Object.values(expected)].find((x) => !ORT_NODE_TYPES.has(x.dataType));
-        if (unsupported) { counts.ortUnsupported++; t.skip(`onnxruntime-node cannot pass ${DataType[unsupported.dataType]} tensors`); return; }
-        let session;
-        try {
-          session = await equivalenceSession(plainBytes(readFileSync(c.modelPath)), true);
-        } catch (e) {
-          counts.ortUnsupported++;
-          t.skip(`onnxruntime cannot load the original: ${firstLine(e)}`);
+        const run = await runOriginal(readFileSync(c.modelPath), data.data);
+        if (!run.ok) {
+          if (run.cause === 'unsupported') counts.ortUnsupported++; else counts.ortRunError++;
+          t.skip(run.reason);
           return;
         }
-        let original: Outputs;
-        try {
-          original = await runModel(session, inputs);
-        } catch (e) {
-          await session.release();
-          counts.ortRunError++;
-          t.skip(`onnxruntime cannot run the original: ${firstLine(e)}`);
-          return;
-        }
+        const { session, outputs: original } = run;
         counts.ortChecked++;
         let out: Outputs;
         try {

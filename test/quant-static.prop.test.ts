@@ -78,7 +78,7 @@ function dqScale(m: Model, value: string): Float32Array | undefined {
 
 test('a planted kernel calibrated on its input stays within the analytic rounding bound of every output element', async () => {
   await fc.assert(fc.asyncProperty(planted, async (c) => {
-    const { p, xDims, wDims, x, w, b } = c;
+    const { p, xDims, x, w, b } = c;
     const s = p.spec;
     const { model, shiftName } = build(c);
     const feed = { x: tensor(xDims, x) };

@@ -3,7 +3,7 @@
 // options and calibration data.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import {
   assertValid, cleanup, compile, DataType, GraphBuilder, loadModel, makeModel, OptionError, quant, runModel, Tensor, type Model,
@@ -15,6 +15,7 @@ import { applyRules, RuleSet, type Rule } from '../src/index.js';
 import { foldBatchNorm, removeClip, shareQuantize } from '../rules/quant/static/index.js';
 import { clipParams } from '../src/quant/placement.js';
 import { randomFeeds } from './helpers/feeds.js';
+import { writeNpy } from './helpers/npy.js';
 
 type Feed = Record<string, Tensor>;
 
@@ -140,7 +141,7 @@ test('static mode needs calibration data: a clear error without, a folder of .np
   const dir = path.join(SCRATCH_DIR, 'quant-static-npy');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  writeNpy(path.join(dir, 'image.npy'), [3, 3, 16, 16], normalArray(3 * 768, 1, 9));
+  writeNpy(path.join(dir, 'image.npy'), '<f4', [3, 3, 16, 16], normalArray(3 * 768, 1, 9));
   const { model: q, reports } = await compile(model, [quant({ mode: 'static', calib: dir, algo: 'KL', batch_num: 2 })], { verify: true });
   assert.equal(reports[0].notes['static: calibration batches'], 2);
   assert.ok(cosine(await first(model, image(3)), await first(q, image(3))) > 0.98);
@@ -176,14 +177,6 @@ test('PP-OCRv4 det (opset 11): every Conv becomes QLinearConv', async () => {
   assert.equal(ops['com.microsoft.QLinearConv'], convs, JSON.stringify(ops));
 });
 
-function writeNpy(file: string, shape: readonly number[], data: Float32Array): void {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const head = Buffer.alloc(10);
-  head.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  head.writeUInt16LE(header.length, 8);
-  writeFileSync(file, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
-}
 
 // ---------------------------------------------------------------- the rules one by one: before → after
 

@@ -9,6 +9,8 @@ import { tensorFromProto } from '../../src/ir/convert.js';
 import { DataType } from '../../src/ir/dtype.js';
 import type { Model, ValueInfo } from '../../src/ir/model.js';
 import type { Tensor } from '../../src/ir/tensor.js';
+import { runModel, type ort } from '../../src/runtime/ort.js';
+import { equivalenceSession } from './feeds.js';
 import { BACKEND_TESTS_DIR } from './paths.js';
 
 export interface BackendCase {
@@ -135,4 +137,34 @@ export function compareOutputs(expected: Readonly<Record<string, Tensor>>, actua
     if (diff) return `output '${name}': ${diff}`;
   }
   return undefined;
+}
+
+/** Element types the onnxruntime-node binding can hand over (it aborts the process on some others, e.g. int2). */
+export const ORT_NODE_TYPES: ReadonlySet<DataType> = new Set<DataType>([
+  DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16, DataType.INT8, DataType.UINT8, DataType.INT16, DataType.UINT16,
+  DataType.INT32, DataType.UINT32, DataType.INT64, DataType.UINT64, DataType.BOOL, DataType.STRING,
+]);
+
+export const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 200);
+
+/** The original model run in onnxruntime on a case's inputs, or why it could not be (which counter it belongs to). */
+export type OriginalRun =
+  | { readonly ok: true; readonly session: ort.InferenceSession; readonly outputs: Record<string, Tensor> }
+  | { readonly ok: false; readonly cause: 'unsupported' | 'run'; readonly reason: string };
+
+export async function runOriginal(modelBytes: Uint8Array, data: CaseData): Promise<OriginalRun> {
+  const unsupported = [...Object.values(data.inputs), ...Object.values(data.outputs)].find((x) => !ORT_NODE_TYPES.has(x.dataType));
+  if (unsupported) return { ok: false, cause: 'unsupported', reason: `onnxruntime-node cannot pass ${DataType[unsupported.dataType]} tensors` };
+  let session: ort.InferenceSession;
+  try {
+    session = await equivalenceSession(plainBytes(modelBytes), true);
+  } catch (e) {
+    return { ok: false, cause: 'unsupported', reason: `onnxruntime cannot load the original: ${firstLine(e)}` };
+  }
+  try {
+    return { ok: true, session, outputs: await runModel(session, data.inputs) };
+  } catch (e) {
+    await session.release();
+    return { ok: false, cause: 'run', reason: `onnxruntime cannot run the original: ${firstLine(e)}` };
+  }
 }
