@@ -10,7 +10,7 @@ import { decodeModel, loadModel } from '../src/io/load.js';
 import { encodeModel, saveModel } from '../src/io/save.js';
 import type { Model } from '../src/ir/model.js';
 import { BERT_BASE, buildBert, paramCount } from '../test/helpers/transformer.js';
-import { MB, collect, fmtMB, fmtMs, hasGc, interleaved, median, table, timeMs } from './lib/measure.js';
+import { MB, collect, fmtMB, fmtMs, hasGc, interleaved, median, table } from './lib/measure.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const REPO_ROOT = path.resolve(path.dirname(THIS_FILE), '../..');

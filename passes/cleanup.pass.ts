@@ -1,7 +1,7 @@
 // cleanup: Constant nodes → initializers, identity and inference-Dropout removal, constant folding of shape
 // arithmetic, dead code elimination and duplicate-initializer merging. Outputs stay bitwise equal.
 import { castDraft, produce } from 'immer';
-import type { Graph, Model } from '../src/ir/model.js';
+import type { Model } from '../src/ir/model.js';
 import { definePass } from '../src/passes/pass.js';
 import { exact } from '../src/passes/contract.js';
 import { applyRules } from '../src/rewrite/driver.js';

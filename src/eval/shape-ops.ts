@@ -3,7 +3,7 @@
 import { DataType } from '../ir/dtype.js';
 import { attrInt, attrInts, attrTensor } from '../ir/model.js';
 import { Tensor } from '../ir/tensor.js';
-import { type EvalContext, type Evaluator, allocate, axesFrom, intValues, isMovable, normalizeAxes, numericKindOf, scalarOf, sizeOf } from './context.js';
+import { type Evaluator, allocate, axesFrom, intValues, isMovable, normalizeAxes, numericKindOf, scalarOf, sizeOf } from './context.js';
 
 /** The same values under new dims, sharing storage (the input's proto leftovers such as its name are dropped). */
 function withDims(t: Tensor, dims: readonly number[]): Tensor | undefined {

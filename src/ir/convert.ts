@@ -35,9 +35,6 @@ const list = <T>(v: unknown): readonly T[] => (v as readonly T[] | undefined) ??
 
 // ---------------------------------------------------------------- tensors
 
-const TENSOR_KEYS = ['dims', 'data_type', 'raw_data', 'float_data', 'int32_data', 'string_data', 'int64_data',
-  'double_data', 'uint64_data', 'external_data', 'data_location'];
-
 export function tensorFromProto(p: ProtoMessage, ctx: ReadContext, keepName: boolean): Tensor {
   const dims = list<Int64>(p.dims).map((d) => {
     if (typeof d !== 'number' || d < 0) throw new ModelFormatError(`tensor '${str(p.name)}' has an invalid dimension ${d}`);
