@@ -1,58 +1,91 @@
-// prune: structured pruning. Finds channel groups (FFN / MLP hidden units between two MatMul or Gemm weights,
-// conv output channels through BN and activations into the next conv), ranks channels by l1/l2 norm over the
-// whole group and removes the least important ones, so the model really gets smaller in any runtime.
-// This slice: mlp and conv groups only; attention heads, depthwise convs, residual Adds and Concat are reported
-// as left alone (see passes/prune/groups.ts).
-import { definePass } from '../src/passes/pass.js';
+// prune: structured pruning. A channel dependency analysis (passes/prune/analysis.ts) finds the groups of tensor
+// axes that must shrink together — FFN/MLP hidden units (SwiGLU gate and up included), attention heads (key/value
+// heads with their query heads under grouped-query attention), conv channels through BN, activations, depthwise
+// convs, residual Adds and Concats — ranks each group's units by l1/l2 norm over all its tensors, and removes the
+// least important, so the model really gets smaller and faster in any runtime. What it cannot follow stays whole
+// and is reported with the reason.
+import { definePass, type PassContext } from '../src/passes/pass.js';
+import type { OptionsOf, OptionsSchema } from '../src/passes/options.js';
 import { allclose, exact } from '../src/passes/contract.js';
 import { mapGraphs } from '../src/rewrite/edit.js';
 import { modelStats } from '../src/ir/analysis.js';
-import type { Tensor } from '../src/ir/tensor.js';
+import type { Graph, Model } from '../src/ir/model.js';
+import { estimateFlops } from '../src/analysis/flops.js';
 import { exclusionPredicate } from './quant/exclusion.js';
-import { findChannelGroups } from './prune/groups.js';
-import { channelImportance, selectChannels, type Criterion } from './prune/select.js';
-import { keepAlong, replaceInitializers } from './prune/transform.js';
+import { findChannelGroups, type ChannelGroup } from './prune/groups.js';
+import { chooseUnits, type Criterion, globalKeptCounts, keptCount, unitImportance } from './prune/select.js';
+import { applyChoice } from './prune/transform.js';
 
-export { findChannelGroups, type ChannelGroup, type ChannelSlice, type GroupAnalysis } from './prune/groups.js';
-export { channelImportance, selectChannels } from './prune/select.js';
+export { findChannelGroups, type ChannelGroup, type GroupAnalysis, type GroupSlice, type Rejection } from './prune/groups.js';
+export { unitImportance, keptCount, chooseUnits } from './prune/select.js';
+export { analyzeDependencies } from './prune/analysis.js';
+
+const KINDS = ['mlp', 'heads', 'conv'] as const;
+
+const PRUNE_OPTIONS = {
+  ratio: { type: 'number', default: 0, min: 0, max: 0.999, description: 'share of each group\'s units to remove (pruned_ratio); with scope global, share of the prunable parameters' },
+  criterion: { type: 'enum', values: ['l1_norm', 'l2_norm', 'random'], default: 'l1_norm', description: 'unit importance: sum over the group\'s tensors of the slice norms (random: a seeded baseline)' },
+  seed: { type: 'integer', default: 0, min: 0, description: 'seed of the random criterion' },
+  targets: { type: 'list', default: [...KINDS], description: 'group kinds to prune: mlp (FFN/MLP hidden units), heads (attention heads), conv (conv channels)' },
+  scope: { type: 'enum', values: ['layer', 'global'], default: 'layer', description: 'layer: every group at `ratio`; global: units ranked across groups' },
+  floor: { type: 'number', default: 0.1, min: 0, max: 1, description: 'with scope global, the share of each group\'s units that always stays' },
+  round_to: { type: 'integer', default: 1, min: 1, description: 'keep channel counts multiples of this (8 for SIMD; not applied to heads)' },
+  reorder: { type: 'boolean', default: false, description: 'sort each group\'s units by importance (most important first); with ratio 0 nothing is removed' },
+  skip: { type: 'list', default: [], description: 'producer nodes whose groups stay whole: name substrings or /regex/' },
+} as const satisfies OptionsSchema;
+
+type PruneOptions = OptionsOf<typeof PRUNE_OPTIONS>;
 
 export const prune = definePass({
   name: 'prune',
-  description: 'structured pruning: remove the least important FFN/MLP hidden units and conv output channels (l1/l2 norm over each channel group)',
-  options: {
-    ratio: { type: 'number', default: 0, min: 0, max: 0.999, description: 'share of each group\'s channels to remove (0 ≤ ratio < 1)' },
-    criterion: { type: 'enum', values: ['l1_norm', 'l2_norm'], default: 'l1_norm', description: 'channel importance: sum over the group\'s tensors of the slice norms' },
-    round_to: { type: 'integer', default: 1, min: 1, description: 'keep channel counts multiples of this (8 for SIMD)' },
-    skip: { type: 'list', default: [], description: 'producer nodes whose groups stay whole: name substrings or /regex/' },
-  },
-  // Outputs change. When every removed channel's weights are zero the outputs stay allclose (what the property tests
-  // check); otherwise the pass promises only a valid model with the same output shapes.
-  contract: (o) => (o.ratio === 0 ? exact : allclose(1e-5, 1e-5)),
+  description: 'structured pruning: remove the least important FFN/MLP hidden units, attention heads and conv channels (l1/l2 norm over each dependency group)',
+  options: PRUNE_OPTIONS,
+  // Outputs change. When every removed unit's weights are zero the outputs stay allclose (what the property tests
+  // check), and reordering alone keeps them allclose; otherwise the pass promises a valid model with the same
+  // output shapes.
+  contract: (o) => (o.ratio === 0 && !o.reorder ? exact : allclose(1e-4, 1e-5)),
   configSections: ['Prune'],
   run: {
     kind: 'transform',
     transform(model, options, ctx) {
-      if (options.ratio === 0) return model;
-      const skipped = exclusionPredicate(options.skip);
-      const out = mapGraphs(model, (graph, depth) => {
-        if (depth > 0) return graph;
-        const { groups, rejected } = findChannelGroups(graph, model.irVersion);
-        for (const r of rejected) ctx.note(`left alone ${r.node}`, r.reason);
-        const replaced = new Map<string, Tensor>();
-        const stale = new Set<string>();
-        for (const g of groups) {
-          const name = g.producer.name || g.producer.outputs[0];
-          if (skipped(g.producer)) { ctx.note(`skipped ${name}`, g.channels); continue; }
-          const keep = selectChannels(channelImportance(g, options.criterion as Criterion), options.ratio, options.round_to);
-          if (keep.length === g.channels) continue;
-          for (const s of g.slices) replaced.set(s.name, keepAlong(s.tensor, s.axis, keep));
-          for (const v of g.values) stale.add(v);
-          ctx.note(`${g.kind} ${name}`, `${g.channels} -> ${keep.length}`);
-        }
-        return replaceInitializers(graph, replaced, stale);
-      });
-      if (out !== model) ctx.note('parameters', `${modelStats(model).parameters} -> ${modelStats(out).parameters}`);
+      if (options.ratio === 0 && !options.reorder) return model;
+      const unknown = options.targets.filter((t) => !(KINDS as readonly string[]).includes(t));
+      if (unknown.length) throw new Error(`prune: unknown target '${unknown[0]}' (expected ${KINDS.join(', ')})`);
+      const out = mapGraphs(model, (graph, depth) => (depth > 0 ? graph : pruneGraph(graph, model, options, ctx)));
+      if (out !== model) reportTotals(model, out, ctx);
       return out;
     },
   },
 });
+
+function pruneGraph(graph: Graph, model: Model, options: PruneOptions, ctx: PassContext): Graph {
+  const { groups, rejected, dependencies } = findChannelGroups(graph, model);
+  for (const r of rejected) ctx.note(`left alone ${r.node}`, r.reason);
+  const skipped = exclusionPredicate(options.skip);
+  const chosen: ChannelGroup[] = [];
+  for (const g of groups) {
+    if (!options.targets.includes(g.kind)) continue;
+    if (g.sources.some(skipped)) { ctx.note(`skipped ${g.label}`, `${g.units} units`); continue; }
+    chosen.push(g);
+  }
+  const importance = chosen.map((g) => unitImportance(g, options.criterion as Criterion, options.seed));
+  const counts = options.scope === 'global'
+    ? globalKeptCounts(chosen, importance, options.ratio, options.floor)
+    : chosen.map((g) => keptCount(g.units, options.ratio, g.kind === 'heads' ? 1 : options.round_to));
+  const choice = new Map<number, number[]>();
+  chosen.forEach((g, i) => {
+    if (counts[i] === g.units && !options.reorder) return;
+    const kept = chooseUnits(importance[i], counts[i], options.reorder);
+    choice.set(g.space, kept);
+    const perUnit = g.channels / g.units;
+    ctx.note(`${g.kind} ${g.label}`, `units ${g.units} -> ${kept.length}, channels ${g.channels} -> ${perUnit * kept.length}`);
+  });
+  return applyChoice(graph, dependencies, choice);
+}
+
+/** Parameters and FLOPs before → after for the whole model (symbolic dims as 1). */
+function reportTotals(before: Model, after: Model, ctx: PassContext): void {
+  ctx.note('parameters', `${modelStats(before).parameters} -> ${modelStats(after).parameters}`);
+  const [fb, fa] = [estimateFlops(before), estimateFlops(after)];
+  ctx.note('flops', `${fb.total} -> ${fa.total}`);
+}

@@ -1,40 +1,103 @@
-// Importance of each channel over the whole group and the choice of channels to keep.
-import type { ChannelGroup, ChannelSlice } from './groups.js';
+// Importance of each unit over the whole group, and which units to keep: per group at one ratio, or globally
+// (units of all groups ranked together, each group keeping at least a floor).
+import type { ChannelGroup, GroupSlice } from './groups.js';
 
-export type Criterion = 'l1_norm' | 'l2_norm';
+export type Criterion = 'l1_norm' | 'l2_norm' | 'random';
 
-/** Per channel: the sum over the group's tensors of the norm of that channel's slice. */
-export function channelImportance(group: Pick<ChannelGroup, 'channels' | 'slices'>, criterion: Criterion): Float64Array {
-  const total = new Float64Array(group.channels);
+/** Per unit: the sum over the group's tensor axes of the unit's slice norm (l1, or l2), or a seeded draw. */
+export function unitImportance(group: ChannelGroup, criterion: Criterion, seed = 0): Float64Array {
+  const total = new Float64Array(group.units);
+  if (criterion === 'random') {
+    const next = mulberry32(seed * 7919 + hashOf(group.label));
+    return total.map(() => next());
+  }
   for (const s of group.slices) {
-    const acc = sliceSums(s, group.channels, criterion);
-    for (let c = 0; c < total.length; c++) total[c] += criterion === 'l2_norm' ? Math.sqrt(acc[c]) : acc[c];
+    const perChannel = channelSums(s, criterion);
+    for (const run of s.runs) {
+      const unitSize = run.length / group.units;
+      for (let u = 0; u < group.units; u++) {
+        let acc = 0;
+        for (let c = 0; c < unitSize; c++) acc += perChannel[run.offset + u * unitSize + c];
+        total[u] += criterion === 'l2_norm' ? Math.sqrt(acc) : acc;
+      }
+    }
   }
   return total;
 }
 
-/** Sum of |x| (l1) or x² (l2) per channel of one tensor. */
-function sliceSums(s: ChannelSlice, channels: number, criterion: Criterion): Float64Array {
+/** Sum of |x| (l1) or x² (l2) per index along the slice's axis. */
+function channelSums(s: GroupSlice, criterion: Criterion): Float64Array {
   const data = s.tensor.toFloat32();
-  const dims = s.tensor.dims;
-  const inner = dims.slice(s.axis + 1).reduce((a, b) => a * b, 1);
-  const acc = new Float64Array(channels);
+  const n = s.tensor.dims[s.axis];
+  const inner = s.tensor.dims.slice(s.axis + 1).reduce((a, b) => a * b, 1);
+  const acc = new Float64Array(n);
   for (let i = 0; i < data.length; i++) {
-    const c = Math.floor(i / inner) % channels;
     const x = data[i];
-    acc[c] += criterion === 'l2_norm' ? x * x : Math.abs(x);
+    acc[Math.floor(i / inner) % n] += criterion === 'l2_norm' ? x * x : Math.abs(x);
   }
   return acc;
 }
 
+/** Parameters one unit of the group holds (what global selection weighs). */
+export function unitCost(group: ChannelGroup): number {
+  let cost = 0;
+  for (const s of group.slices) {
+    const perIndex = s.tensor.size / s.tensor.dims[s.axis];
+    for (const run of s.runs) cost += (run.length / group.units) * perIndex;
+  }
+  return cost;
+}
+
+/** Units kept at `ratio` of one group: floor(units × ratio) go, at least one stays, rounded up to `roundTo`. */
+export function keptCount(units: number, ratio: number, roundTo = 1): number {
+  let keep = Math.max(1, units - Math.floor(units * ratio));
+  if (roundTo > 1) keep = Math.min(units, Math.ceil(keep / roundTo) * roundTo);
+  return keep;
+}
+
 /**
- * The channels to keep, ascending: drop floor(channels × ratio) of the least important (ties: lower index
- * first), then round the kept count up to a multiple of `roundTo` (never above the channel count).
+ * Global selection: units of all groups ranked by importance relative to their group's mean, removed cheapest
+ * score first until `ratio` of the groups' parameters are gone; no group drops below `floor` of its units.
  */
-export function selectChannels(importance: ArrayLike<number>, ratio: number, roundTo: number): number[] {
-  const n = importance.length;
-  let keep = Math.max(1, n - Math.floor(n * ratio));
-  if (roundTo > 1) keep = Math.min(n, Math.ceil(keep / roundTo) * roundTo);
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => importance[a] - importance[b] || a - b);
-  return order.slice(n - keep).sort((a, b) => a - b);
+export function globalKeptCounts(groups: readonly ChannelGroup[], importance: readonly Float64Array[], ratio: number, floor: number): number[] {
+  const costs = groups.map(unitCost);
+  const budget = ratio * groups.reduce((n, g, i) => n + g.units * costs[i], 0);
+  const ranked = groups.flatMap((g, i) => {
+    const mean = importance[i].reduce((a, b) => a + b, 0) / g.units || 1;
+    return Array.from(importance[i], (v, u) => ({ group: i, unit: u, score: v / mean }));
+  }).sort((a, b) => a.score - b.score || a.group - b.group || a.unit - b.unit);
+  const kept = groups.map((g) => g.units);
+  const minimum = groups.map((g) => Math.max(1, Math.ceil(g.units * floor)));
+  let removed = 0;
+  for (const r of ranked) {
+    if (removed >= budget) break;
+    if (kept[r.group] <= minimum[r.group]) continue;
+    kept[r.group]--;
+    removed += costs[r.group];
+  }
+  return kept;
+}
+
+/** The `keep` most important units: ascending index order, or most important first when reordering. */
+export function chooseUnits(importance: ArrayLike<number>, keep: number, reorder: boolean): number[] {
+  const order = Array.from({ length: importance.length }, (_, i) => i).sort((a, b) => importance[b] - importance[a] || a - b);
+  const chosen = order.slice(0, keep);
+  return reorder ? chosen : chosen.sort((a, b) => a - b);
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function hashOf(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return h >>> 0;
 }

@@ -21,6 +21,8 @@ export interface FlopsEstimate {
   readonly total: number;
   /** Op type (domain-qualified outside ai.onnx, as `inspect` names them) → FLOPs; ops that cost nothing are left out. */
   readonly byOp: Record<string, number>;
+  /** First output name of each counted node of the main graph → its FLOPs (what pruning reports per group). */
+  readonly byNode: ReadonlyMap<string, number>;
   /** Nodes not counted: a shape the estimate needs stayed unknown, or the op has no FLOPs rule. */
   readonly unknown: { op: string; node: string; reason: string }[];
   /** Symbolic dims met that `dims` did not size: each was taken as 1. */
@@ -173,6 +175,7 @@ const opKey = (n: Node): string => (n.domain && n.domain !== 'ai.onnx' ? `${n.do
 export function estimateFlops(model: Model, options: FlopsOptions = {}): FlopsEstimate {
   const dims = options.dims ?? {};
   const byOp = new Map<string, number>();
+  const byNode = new Map<string, number>();
   const unknown: FlopsEstimate['unknown'] = [];
   const defaulted = new Set<string>();
 
@@ -219,6 +222,7 @@ export function estimateFlops(model: Model, options: FlopsOptions = {}): FlopsEs
         try {
           const flops = rule(ctx);
           if (flops > 0) byOp.set(opKey(node), (byOp.get(opKey(node)) ?? 0) + flops);
+          if (flops > 0 && outer === undefined) byNode.set(node.outputs[0], flops);
         } catch (e) {
           if (!(e instanceof UnknownShape)) throw e;
           defaulted.clear();
@@ -247,6 +251,7 @@ export function estimateFlops(model: Model, options: FlopsOptions = {}): FlopsEs
   return {
     total: sorted.reduce((a, [, v]) => a + v, 0),
     byOp: Object.fromEntries(sorted),
+    byNode,
     unknown,
     defaultedDims: [...defaulted].sort(),
   };
