@@ -6,8 +6,9 @@ import { quant } from './quant.pass.js';
 import { fp16 } from './fp16.pass.js';
 import { opset } from './opset.pass.js';
 import { prune } from './prune.pass.js';
+import { distill } from './distill.pass.js';
 
-export { cleanup, quant, fp16, opset, prune };
+export { cleanup, quant, fp16, opset, prune, distill };
 
 export const PASSES: ReadonlyMap<string, PassFactory<OptionsSchema>> = new Map<string, PassFactory<OptionsSchema>>([
   ['cleanup', cleanup as unknown as PassFactory<OptionsSchema>],
@@ -15,4 +16,5 @@ export const PASSES: ReadonlyMap<string, PassFactory<OptionsSchema>> = new Map<s
   ['fp16', fp16 as unknown as PassFactory<OptionsSchema>],
   ['opset', opset as unknown as PassFactory<OptionsSchema>],
   ['prune', prune as unknown as PassFactory<OptionsSchema>],
+  ['distill', distill as unknown as PassFactory<OptionsSchema>],
 ]);

@@ -23,7 +23,7 @@ export { analyzeDependencies } from './prune/analysis.js';
 const KINDS = ['mlp', 'heads', 'conv'] as const;
 
 const PRUNE_OPTIONS = {
-  ratio: { type: 'number', default: 0, min: 0, max: 0.999, description: 'share of each group\'s units to remove (pruned_ratio); with scope global, share of the prunable parameters' },
+  ratio: { type: 'number', default: 0, min: 0, max: 0.999, aliases: ['pruned_ratio'], description: 'share of each group\'s units to remove (pruned_ratio); with scope global, share of the prunable parameters' },
   criterion: { type: 'enum', values: ['l1_norm', 'l2_norm', 'random'], default: 'l1_norm', description: 'unit importance: sum over the group\'s tensors of the slice norms (random: a seeded baseline)' },
   seed: { type: 'integer', default: 0, min: 0, description: 'seed of the random criterion' },
   targets: { type: 'list', default: [...KINDS], description: 'group kinds to prune: mlp (FFN/MLP hidden units), heads (attention heads), conv (conv channels)' },

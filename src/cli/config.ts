@@ -17,7 +17,7 @@ export interface CompileConfig {
 }
 
 /** Sections a config may carry that no shipped pass reads yet: named so the error is precise. */
-const NOT_YET = new Set(['QuantAware', 'Prune', 'Distillation', 'HyperParameterOptimization', 'TrainConfig']);
+const NOT_YET = new Set(['QuantAware', 'HyperParameterOptimization', 'TrainConfig']);
 
 export function readConfig(file: string, passes: ReadonlyMap<string, PassFactory<OptionsSchema>>): CompileConfig {
   let text: string;

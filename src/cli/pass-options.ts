@@ -11,6 +11,9 @@ const ALIASES: Readonly<Record<string, string>> = {
   '--bits': '--quant-weight-bits',
   '--block-size': '--quant-block-size',
   '--skip-sensitive': '--quant-skip-sensitive',
+  '--teacher': '--distill-teacher',
+  '--loss': '--distill-loss',
+  '--temperature': '--distill-temperature',
 };
 
 export function extractPassOptions(argv: readonly string[], passes: ReadonlyMap<string, PassFactory<OptionsSchema>>): {

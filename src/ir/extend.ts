@@ -31,11 +31,15 @@ export class GraphExtension {
     return name;
   }
 
-  /** Adds a node and returns its output names (`outputs` many, named after the node). */
+  /**
+   * Adds a node and returns its output names: `outputs` many, named after the node, or exactly `outputNames`
+   * (names the caller reserved with `fresh`, e.g. a result that must carry a documented name).
+   */
   node(opType: string, inputs: readonly string[], attrs: Readonly<Record<string, AttributeInput>> = {},
-    options: NodeOptions & { outputs?: number; name?: string } = {}): string[] {
+    options: NodeOptions & { outputs?: number; name?: string; outputNames?: readonly string[] } = {}): string[] {
     const nodeName = this.fresh(`${this.tag}${options.name ?? opType}`);
-    const outs = Array.from({ length: options.outputs ?? 1 }, (_, i) => this.fresh(`${nodeName}_out${i}`));
+    const outs = options.outputNames ? [...options.outputNames]
+      : Array.from({ length: options.outputs ?? 1 }, (_, i) => this.fresh(`${nodeName}_out${i}`));
     this.nodes.push(makeNode(opType, inputs, outs, attrs, { ...options, name: nodeName }));
     return outs;
   }

@@ -1,7 +1,12 @@
 // Pass options as data: a schema with types, defaults and descriptions, validated the same way whether the
 // values come from code, the command line (strings) or a YAML config.
 
-export type OptionSpec =
+export type OptionSpec = OptionKind & {
+  /** Other keys a YAML config or code may use for this option (e.g. PaddleSlim's `T` for `temperature`). */
+  readonly aliases?: readonly string[];
+};
+
+type OptionKind =
   | { readonly type: 'number'; readonly default: number; readonly min?: number; readonly max?: number; readonly description: string }
   | { readonly type: 'integer'; readonly default: number; readonly min?: number; readonly max?: number; readonly description: string }
   | { readonly type: 'boolean'; readonly default: boolean; readonly description: string }
@@ -61,8 +66,13 @@ export function parseOption(pass: string, key: string, spec: OptionSpec, raw: un
 export function resolveOptions(pass: string, schema: OptionsSchema, given: Readonly<Record<string, unknown>> = {}): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(schema)) out[key] = spec.default;
-  for (const [key, raw] of Object.entries(given)) {
+  const canonical = new Map(Object.entries(schema).flatMap(([key, spec]) => (spec.aliases ?? []).map((a) => [a, key] as const)));
+  const seen = new Map<string, string>();
+  for (const [givenKey, raw] of Object.entries(given)) {
     if (raw === undefined) continue;
+    const key = schema[givenKey] ? givenKey : canonical.get(givenKey) ?? givenKey;
+    if (seen.has(key)) throw new OptionError(`pass ${pass} got option ${key} twice (as ${seen.get(key)} and ${givenKey})`);
+    seen.set(key, givenKey);
     const spec = schema[key];
     if (!spec) {
       const known = Object.keys(schema);
