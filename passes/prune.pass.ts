@@ -51,14 +51,22 @@ export const prune = definePass({
       if (options.ratio === 0 && !options.reorder) return model;
       const unknown = options.targets.filter((t) => !(KINDS as readonly string[]).includes(t));
       if (unknown.length) throw new Error(`prune: unknown target '${unknown[0]}' (expected ${KINDS.join(', ')})`);
-      const out = mapGraphs(model, (graph, depth) => (depth > 0 ? graph : pruneGraph(graph, model, options, ctx)));
-      if (out !== model) reportTotals(model, out, ctx);
+      const pruned: PrunedGroup[] = [];
+      const out = mapGraphs(model, (graph, depth) => (depth > 0 ? graph : pruneGraph(graph, model, options, ctx, pruned)));
+      if (out !== model) report(model, out, pruned, ctx);
       return out;
     },
   },
 });
 
-function pruneGraph(graph: Graph, model: Model, options: PruneOptions, ctx: PassContext): Graph {
+interface PrunedGroup {
+  readonly group: ChannelGroup;
+  readonly kept: number;
+  /** Nodes reading the group's tensors, by first output (how FLOPs are attributed to it). */
+  readonly readers: readonly string[];
+}
+
+function pruneGraph(graph: Graph, model: Model, options: PruneOptions, ctx: PassContext, pruned: PrunedGroup[]): Graph {
   const { groups, rejected, dependencies } = findChannelGroups(graph, model);
   for (const r of rejected) ctx.note(`left alone ${r.node}`, r.reason);
   const skipped = exclusionPredicate(options.skip);
@@ -75,17 +83,25 @@ function pruneGraph(graph: Graph, model: Model, options: PruneOptions, ctx: Pass
   const choice = new Map<number, number[]>();
   chosen.forEach((g, i) => {
     if (counts[i] === g.units && !options.reorder) return;
-    const kept = chooseUnits(importance[i], counts[i], options.reorder);
-    choice.set(g.space, kept);
-    const perUnit = g.channels / g.units;
-    ctx.note(`${g.kind} ${g.label}`, `units ${g.units} -> ${kept.length}, channels ${g.channels} -> ${perUnit * kept.length}`);
+    choice.set(g.space, chooseUnits(importance[i], counts[i], options.reorder));
+    const tensors = new Set(g.slices.map((s) => s.name));
+    const readers = dependencies.slices.filter((s) => tensors.has(s.tensor)).map((s) => s.reader.outputs[0]);
+    pruned.push({ group: g, kept: counts[i], readers: [...new Set(readers)] });
   });
   return applyChoice(graph, dependencies, choice);
 }
 
-/** Parameters and FLOPs before → after for the whole model (symbolic dims as 1). */
-function reportTotals(before: Model, after: Model, ctx: PassContext): void {
-  ctx.note('parameters', `${modelStats(before).parameters} -> ${modelStats(after).parameters}`);
+/** Per pruned group: units, channels, parameters and FLOPs before → after (FLOPs of the nodes reading its
+ *  tensors, symbolic dims as 1); then the whole model's. */
+function report(before: Model, after: Model, pruned: readonly PrunedGroup[], ctx: PassContext): void {
   const [fb, fa] = [estimateFlops(before), estimateFlops(after)];
+  const flopsOf = (byNode: ReadonlyMap<string, number>, nodes: readonly string[]) => nodes.reduce((n, o) => n + (byNode.get(o) ?? 0), 0);
+  for (const { group: g, kept, readers } of pruned) {
+    const share = kept / g.units;
+    const params = g.slices.reduce((n, s) => n + (s.tensor.size / s.tensor.dims[s.axis]) * s.runs.reduce((k, r) => k + r.length, 0), 0);
+    ctx.note(`${g.kind} ${g.label}`, `units ${g.units} -> ${kept}, channels ${g.channels} -> ${g.channels * share}, `
+      + `params ${params} -> ${Math.round(params * share)}, flops ${flopsOf(fb.byNode, readers)} -> ${flopsOf(fa.byNode, readers)}`);
+  }
+  ctx.note('parameters', `${modelStats(before).parameters} -> ${modelStats(after).parameters}`);
   ctx.note('flops', `${fb.total} -> ${fa.total}`);
 }

@@ -57,7 +57,7 @@ export function keptCount(units: number, ratio: number, roundTo = 1): number {
 
 /**
  * Global selection: units of all groups ranked by importance relative to their group's mean, removed cheapest
- * score first until `ratio` of the groups' parameters are gone; no group drops below `floor` of its units.
+ * score first while the removed parameters stay within `ratio` of the groups'; no group drops below `floor` of its units.
  */
 export function globalKeptCounts(groups: readonly ChannelGroup[], importance: readonly Float64Array[], ratio: number, floor: number): number[] {
   const costs = groups.map(unitCost);
@@ -70,8 +70,8 @@ export function globalKeptCounts(groups: readonly ChannelGroup[], importance: re
   const minimum = groups.map((g) => Math.max(1, Math.ceil(g.units * floor)));
   let removed = 0;
   for (const r of ranked) {
-    if (removed >= budget) break;
-    if (kept[r.group] <= minimum[r.group]) continue;
+    // Units that would overshoot the budget are passed over for cheaper ones further down the ranking.
+    if (kept[r.group] <= minimum[r.group] || removed + costs[r.group] > budget) continue;
     kept[r.group]--;
     removed += costs[r.group];
   }

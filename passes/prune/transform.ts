@@ -76,11 +76,17 @@ export function applyChoice(graph: Graph, analysis: DependencyAnalysis, choice: 
   }
 
   if (replaced.size === 0) return graph;
+  // Shape constants whose every reader now reads an edited copy go.
+  const superseded = new Set([...byInput.values()].map(({ node, input }) => node.inputs[input]));
+  const nodes = graph.nodes.map((n) => nodeUpdates.get(n) ?? n);
+  for (const n of nodes) for (const x of n.inputs) superseded.delete(x);
+  for (const v of [...graph.outputs, ...graph.inputs]) superseded.delete(v.name);
   const stale = new Set([...analysis.layouts].filter(([, l]) => [...l.values()].some(changed)).map(([v]) => v));
   return produce(graph, (d) => {
     const inits = d.initializers as unknown as Map<string, Tensor>;
     for (const [name, t] of replaced) inits.set(name, t);
-    if (nodeUpdates.size) d.nodes = castDraft(graph.nodes.map((n) => nodeUpdates.get(n) ?? n));
+    for (const name of superseded) inits.delete(name);
+    if (nodeUpdates.size) d.nodes = castDraft(nodes);
     if (graph.valueInfo.some((v) => stale.has(v.name))) d.valueInfo = castDraft(graph.valueInfo.filter((v) => !stale.has(v.name)));
     // IR < 4 lists initializers as graph inputs too: their declared shapes follow the sliced tensors.
     graph.inputs.forEach((vi, i) => {

@@ -97,6 +97,10 @@ export async function compile(model: Model, passes: readonly Pass[], options: Co
 
 export function formatReport(r: PassReport): string {
   const arrow = (a: number, b: number): string => (a === b ? `${a}` : `${a} -> ${b}`);
-  const notes = Object.entries(r.notes).map(([k, v]) => `${k}=${v}`).join(' ');
-  return `${r.pass.padEnd(10)} ${r.ms.toFixed(1).padStart(8)} ms  nodes ${arrow(r.before.nodes, r.after.nodes)}  initializers ${arrow(r.before.initializers, r.after.initializers)}  bytes ${arrow(r.before.bytes, r.after.bytes)}${notes ? `  [${notes}]` : ''}`;
+  const entries = Object.entries(r.notes);
+  const head = `${r.pass.padEnd(10)} ${r.ms.toFixed(1).padStart(8)} ms  nodes ${arrow(r.before.nodes, r.after.nodes)}  initializers ${arrow(r.before.initializers, r.after.initializers)}  bytes ${arrow(r.before.bytes, r.after.bytes)}`;
+  // A few figures fit on the line; a per-group report (prune) reads better one entry per line.
+  if (entries.length > 6) return [head, ...entries.map(([k, v]) => `    ${k}: ${v}`)].join('\n');
+  const notes = entries.map(([k, v]) => `${k}=${v}`).join(' ');
+  return `${head}${notes ? `  [${notes}]` : ''}`;
 }
