@@ -7,8 +7,9 @@ import { fp16 } from './fp16.pass.js';
 import { opset } from './opset.pass.js';
 import { prune } from './prune.pass.js';
 import { distill } from './distill.pass.js';
+import { grad } from './grad.pass.js';
 
-export { cleanup, quant, fp16, opset, prune, distill };
+export { cleanup, quant, fp16, opset, prune, distill, grad };
 
 export const PASSES: ReadonlyMap<string, PassFactory<OptionsSchema>> = new Map<string, PassFactory<OptionsSchema>>([
   ['cleanup', cleanup as unknown as PassFactory<OptionsSchema>],
@@ -17,4 +18,5 @@ export const PASSES: ReadonlyMap<string, PassFactory<OptionsSchema>> = new Map<s
   ['opset', opset as unknown as PassFactory<OptionsSchema>],
   ['prune', prune as unknown as PassFactory<OptionsSchema>],
   ['distill', distill as unknown as PassFactory<OptionsSchema>],
+  ['grad', grad as unknown as PassFactory<OptionsSchema>],
 ]);

@@ -24,6 +24,7 @@ export { type Contract, exact, allclose, quantError, outputsSuperset, checkContr
 export { type OptionsSchema, type OptionSpec, OptionError } from './passes/options.js';
 export { compile, formatReport, type CompileOptions, type CompileResult, type PassReport } from './passes/compile.js';
 
-export { cleanup, quant, fp16, opset, prune, distill, PASSES } from '../passes/index.js';
+export { cleanup, quant, fp16, opset, prune, distill, grad, PASSES } from '../passes/index.js';
+export { differentiate, gradName, GradientError } from '../passes/grad/differentiate.js';
 export { runModel, createSession } from './runtime/ort.js';
 export { estimateFlops, formatFlops, type FlopsEstimate, type FlopsOptions } from './analysis/flops.js';
