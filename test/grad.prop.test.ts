@@ -343,6 +343,20 @@ test('grad Gather: any axis, repeated and negative indices accumulate', async ()
   }), params);
 });
 
+test('grad GatherElements: any axis; one index per row (a label lookup) or repeated indices that accumulate', async () => {
+  await fc.assert(fc.asyncProperty(dims(2, 3), fc.nat(2), fc.boolean(), seed, async (d, axisPick, perRow, s) => {
+    const axis = axisPick % d.length;
+    const idxDims = d.map((n, i) => (i === axis ? (perRow ? 1 : n + 1) : n));
+    const r = values(s + 3, size(idxDims));
+    const indices = r.map((v) => Math.floor(Math.abs(v) * 997) % d[axis] - (v < 0 ? d[axis] : 0));
+    await check({
+      dtype: D, seed: s, opset: perRow ? 14 : 17,
+      inputs: [{ name: 'x', dims: d, values: values(s, size(d)), grad: true }],
+      build: (g, x) => g.op('GatherElements', [x.x, g.initializer('idx', Tensor.fromArray(DataType.INT64, idxDims, BigInt64Array.from(indices, BigInt)))], { axis }),
+    });
+  }), params);
+});
+
 test('grad Where: both branches, broadcast condition', async () => {
   await fc.assert(fc.asyncProperty(broadcastPair, seed, async ([a, b], s) => {
     const cond = values(s + 5, size(a)).map((v) => (v > 0 ? 1 : 0));

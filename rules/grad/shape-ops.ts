@@ -114,6 +114,25 @@ export const gather: GradRule = {
   },
 };
 
+/**
+ * GatherElements(data, indices, axis): the output is indexed like `indices`, so ScatterElements puts each gradient
+ * entry back where it came from; an element picked twice needs reduction=add (opset 16).
+ */
+export const gatherElements: GradRule = {
+  op: 'GatherElements',
+  backward: (ctx) => {
+    if (!ctx.needsGrad(0)) return [undefined, undefined];
+    const [data, indices] = ctx.inputs, g = ctx.grads[0]!, e = ctx.emit;
+    const axis = normAxis(attrInt(ctx.node, 'axis', 0), ctx.rank(data));
+    // Along the axis, indices of one output row may repeat unless there is only one per row (a label lookup).
+    const accumulate = ctx.dims(indices)?.[axis] !== 1;
+    if (accumulate) ctx.requireOpset(16, 'ScatterElements with reduction=add');
+    const scattered = e.op('ScatterElements', [ctx.zerosLike(data), indices, g], accumulate ? { axis, reduction: 'add' } : { axis });
+    return [scattered, undefined];
+  },
+};
+
 export const shapeOpRules: readonly GradRule[] = [
   reshapeBack('Reshape'), reshapeBack('Flatten'), reshapeBack('Squeeze'), reshapeBack('Unsqueeze'), transpose, expand, concat, split, slice, gather,
+  gatherElements,
 ];
