@@ -28,3 +28,4 @@ export { cleanup, quant, fp16, opset, prune, distill, grad, PASSES } from '../pa
 export { differentiate, gradName, GradientError } from '../passes/grad/differentiate.js';
 export { runModel, createSession } from './runtime/ort.js';
 export { estimateFlops, formatFlops, type FlopsEstimate, type FlopsOptions } from './analysis/flops.js';
+export * from './train/index.js';
