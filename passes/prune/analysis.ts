@@ -20,6 +20,8 @@ export interface Slice {
   readonly axis: number;
   readonly layout: AxisLayout;
   readonly reader: Node;
+  /** Sliced but not weighed: running statistics say how big activations are, not how much a channel matters. */
+  readonly statistic?: boolean;
 }
 
 /** Entry `position` of the 1-D shape constant read by `node` at `input` becomes the pruned length of `layout`. */
@@ -69,7 +71,7 @@ export interface TransferContext {
   readers(name: string): readonly Node[];
   /** Opens a space of `length` channels produced by this node. */
   source(length: number): AxisLayout;
-  slice(tensor: string, axis: number, layout: AxisLayout): void;
+  slice(tensor: string, axis: number, layout: AxisLayout, options?: { statistic?: boolean }): void;
   edit(node: Node, input: number, position: number, layout: AxisLayout): void;
   editAttribute(name: string, layout: AxisLayout): void;
   /** Merges layouts that must shrink identically; a mismatch poisons them. Returns the merged layout. */
@@ -125,7 +127,7 @@ export function analyzeDependencies(graph: Graph, model: Pick<Model, 'irVersion'
         sources.push({ node, space, length });
         return [{ space, length }];
       },
-      slice: (tensor, axis, layout) => slices.push({ tensor, axis, layout, reader: node }),
+      slice: (tensor, axis, layout, options) => slices.push({ tensor, axis, layout, reader: node, statistic: options?.statistic }),
       edit: (at, input, position, layout) => edits.push({ node: at, input, position, layout }),
       editAttribute: (name, layout) => attributeEdits.push({ node, name, layout }),
       unify: (ls) => unify(spaces, ls, `'${label(node)}' (${node.opType})`),

@@ -10,6 +10,8 @@ export interface GroupSlice {
   readonly tensor: Tensor;
   readonly axis: number;
   readonly runs: readonly { readonly offset: number; readonly length: number }[];
+  /** Running statistics: sliced with the group, left out of its importance. */
+  readonly statistic: boolean;
 }
 
 export type GroupKind = 'mlp' | 'heads' | 'conv';
@@ -81,7 +83,7 @@ function slicesOf(graph: Graph, { spaces, slices }: DependencyAnalysis, space: n
       if (seg.space !== undefined && spaces.find(seg.space) === space) runs.push({ offset, length: seg.length });
       offset += seg.length;
     }
-    if (runs.length) seen.set(key, { name: s.tensor, tensor: graph.initializers.get(s.tensor)!, axis: s.axis, runs });
+    if (runs.length) seen.set(key, { name: s.tensor, tensor: graph.initializers.get(s.tensor)!, axis: s.axis, runs, statistic: s.statistic ?? false });
   }
   return [...seen.values()];
 }

@@ -12,6 +12,7 @@ export function unitImportance(group: ChannelGroup, criterion: Criterion, seed =
     return total.map(() => next());
   }
   for (const s of group.slices) {
+    if (s.statistic) continue;
     const perChannel = channelSums(s, criterion);
     for (const run of s.runs) {
       const unitSize = run.length / group.units;

@@ -10,11 +10,12 @@ const perChannelNorm: Transfer = (ctx) => {
   const l = ctx.layout(ctx.node.inputs[0])!;
   const channels = l.get(1);
   if (channels) {
-    for (const p of ctx.node.inputs.slice(1)) {
+    ctx.node.inputs.slice(1).forEach((p, k) => {
       const t = ctx.initializer(p);
       if (!t || t.dims.length !== 1) ctx.poison(`has a parameter '${p}' that is not a 1-D initializer`, [channels]);
-      else ctx.slice(p, 0, channels);
-    }
+      // BatchNormalization's inputs 3 and 4 are the running mean and variance.
+      else ctx.slice(p, 0, channels, { statistic: ctx.node.opType === 'BatchNormalization' && k >= 2 });
+    });
   }
   passThrough(ctx);
 };
