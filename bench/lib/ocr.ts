@@ -68,8 +68,9 @@ export function renderLine(text: string, seed: number): TextLine {
   const size = 28 + Math.floor(next() * 16);
   const blur = (next() * 1.2).toFixed(2);
   const noise = (next() * 0.6).toFixed(2);
+  // -seed fixes ImageMagick's noise, which is otherwise drawn anew on every call: the same seed, the same image.
   const args = [
-    '-background', 'white', '-fill', 'black', '-font', font, '-pointsize', String(size), `label:${text}`,
+    '-seed', String(seed >>> 0), '-background', 'white', '-fill', 'black', '-font', font, '-pointsize', String(size), `label:${text}`,
     '-bordercolor', 'white', '-border', '6x4', '-blur', `0x${blur}`, '-attenuate', noise, '+noise', 'Gaussian',
     '-resize', 'x48', '-depth', '8', 'ppm:-',
   ];

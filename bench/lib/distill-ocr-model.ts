@@ -1,0 +1,80 @@
+// PP-OCRv4 rec as a distillation student: the fp32 model (cleanup, opset 13 for the gradient builder), its pruned
+// copy, the merged student+teacher training model with a KL loss on the pre-softmax logits, and character accuracy.
+import { castDraft, produce } from 'immer';
+import path from 'node:path';
+import { cleanup, compile, createSession, DataType, loadModel, makeValueInfo, opset, prune, runModel, type Model, type Tensor } from '../../src/index.js';
+import { buildDistillModel, type DistillModel } from '../../passes/distill/head.js';
+import { lastParamValues } from '../../passes/distill/pairs.js';
+import { characterAccuracy, ctcDecode, OCR_ASSETS, type TextLine } from './ocr.js';
+import { REC_HEIGHT } from './distill-ocr-data.js';
+
+export const REC_INPUT = 'x';
+
+export async function loadRecFp32(): Promise<Model> {
+  const original = loadModel(path.join(OCR_ASSETS, 'ch_PP-OCRv4_rec_infer.onnx'));
+  // The Paddle export imports opset 9; the gradient rules and the loss head need opset >= 13.
+  return (await compile(original, [cleanup(), opset({ target: 13 })], { verify: true })).model;
+}
+
+/** `skip`: producer names (substrings or /regex/) whose channel groups stay whole. */
+export async function pruneRec(fp32: Model, ratio: number, skip: readonly string[] = []): Promise<Model> {
+  return (await compile(fp32, [prune({ ratio, skip: [...skip] })], { verify: true })).model;
+}
+
+/**
+ * The model with its image input fixed to [batch, 3, 48, width]. The Conv gradient rule needs static spatial dims
+ * (a transposed convolution's output size depends on them). Stale value_info (with the old symbolic width) is
+ * dropped so shape inference recomputes every intermediate shape from the new input.
+ */
+export function withStaticInput(model: Model, batch: number, width: number): Model {
+  return produce(model, (d) => {
+    d.graph.inputs = castDraft(model.graph.inputs.map((v) => (v.name === REC_INPUT ? makeValueInfo(REC_INPUT, DataType.FLOAT, [batch, 3, REC_HEIGHT, width]) : v)));
+    d.graph.valueInfo = [];
+  });
+}
+
+/**
+ * Student parameters to train: float initializers with more than one element (conv/matmul weights, biases, BN and
+ * LayerNorm-like scales), except BatchNormalization's running mean and variance, which stay frozen (inference BN).
+ * Single-element constants (the 3 and 6 of hard-swish, epsilons, exponents) are not parameters.
+ */
+export function trainableOf(student: Model): string[] {
+  const bnStats = new Set(student.graph.nodes.filter((n) => n.opType === 'BatchNormalization').flatMap((n) => n.inputs.slice(3)));
+  return [...student.graph.initializers].filter(([name, t]) => t.dataType === DataType.FLOAT && t.size > 1 && !bnStats.has(name)).map(([name]) => name);
+}
+
+/**
+ * Student and fp32 teacher merged, KL(teacher_T || student_T) on the logits. The graph output is a Softmax, so the
+ * pair is the last parameterized value before it on each side (last_param_nodes: the Add of the head's bias).
+ */
+export function distillRec(student: Model, teacher: Model, o: { batch: number; width: number; T: number }): DistillModel & { trainable: string[] } {
+  const s = withStaticInput(student, o.batch, o.width), t = withStaticInput(teacher, o.batch, o.width);
+  const pairs = [{ student: lastParamValues(s)[0], teacher: lastParamValues(t)[0] }];
+  return { ...buildDistillModel(s, { teacher: t, pairs, loss: 'kl_div', T: o.T }), trainable: trainableOf(student) };
+}
+
+export interface RecScore {
+  /** 1 − Σ edit distance / Σ reference characters. */
+  readonly accuracy: number;
+  /** Share of lines read exactly. */
+  readonly exact: number;
+}
+
+/** Greedy CTC readings of `lines`, one line per run at its own width (as deployed). */
+export async function recPredictions(model: Model, lines: readonly TextLine[], dict: readonly string[], threads = 2): Promise<string[]> {
+  const session = await createSession(model, { optimization: 'all', threads });
+  const out: string[] = [];
+  try {
+    for (const line of lines) out.push(ctcDecode(Object.values(await runModel(session, { [REC_INPUT]: line.input }))[0] as Tensor, dict));
+  } finally {
+    await session.release();
+  }
+  return out;
+}
+
+/** Character accuracy of `model` against the rendered texts. */
+export async function recAccuracy(model: Model, lines: readonly TextLine[], dict: readonly string[], threads = 2): Promise<RecScore> {
+  const predicted = await recPredictions(model, lines, dict, threads);
+  const pairs = lines.map((l, i) => ({ truth: l.text, predicted: predicted[i] }));
+  return { accuracy: characterAccuracy(pairs), exact: pairs.filter((p) => p.truth === p.predicted).length / pairs.length };
+}
