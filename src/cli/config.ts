@@ -14,12 +14,14 @@ export interface CompileConfig {
   readonly passes: readonly string[];
   /** Options per pass name. */
   readonly options: ReadonlyMap<string, Record<string, unknown>>;
+  /** Sections the caller accepted besides the passes' (`extraSections`), as written. */
+  readonly extra: ReadonlyMap<string, unknown>;
 }
 
 /** Sections a config may carry that no shipped pass reads yet: named so the error is precise. */
 const NOT_YET = new Set(['QuantAware', 'HyperParameterOptimization', 'TrainConfig']);
 
-export function readConfig(file: string, passes: ReadonlyMap<string, PassFactory<OptionsSchema>>): CompileConfig {
+export function readConfig(file: string, passes: ReadonlyMap<string, PassFactory<OptionsSchema>>, extraSections: readonly string[] = []): CompileConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -50,8 +52,10 @@ export function readConfig(file: string, passes: ReadonlyMap<string, PassFactory
     }
   }
   const options = new Map<string, Record<string, unknown>>();
+  const extra = new Map<string, unknown>();
   const order: string[] = [];
   for (const [section, value] of sections) {
+    if (extraSections.includes(section)) { extra.set(section, value); continue; }
     const pass = sectionOwner.get(section);
     if (!pass) {
       const known = [...sectionOwner.keys()].join(', ');
@@ -68,5 +72,5 @@ export function readConfig(file: string, passes: ReadonlyMap<string, PassFactory
   if (listed !== undefined && !(Array.isArray(listed) && listed.every((p) => typeof p === 'string'))) {
     throw new UsageError(`config ${file}: Global.passes must be a list of pass names`);
   }
-  return { passes: (listed as string[] | undefined) ?? order, options };
+  return { passes: (listed as string[] | undefined) ?? order, options, extra };
 }

@@ -17,6 +17,7 @@ import { extractPassOptions } from './pass-options.js';
 import { describeError } from './describe-error.js';
 import { type BenchFlags, dimArg, intArg, runBench } from './bench.js';
 import { type AnalyzeFlags, runAnalyze } from './analyze.js';
+import { distillCommand } from './distill.js';
 
 const VERSION = '0.1.0';
 
@@ -114,6 +115,7 @@ function program(cliOptions: ReadonlyMap<string, Record<string, unknown>>): Comm
     .option('--top <n>', 'show the N worst layers (default 20; JSON: all)', intArg(1))
     .option('--json', 'print as JSON (infinite SQNR as the string "Infinity")')
     .action(async (fp32: string, quant: string, flags: AnalyzeFlags) => runAnalyze(fp32, quant, flags));
+  cmd.addCommand(distillCommand());
   cmd.command('passes')
     .description('list the passes and their options')
     .action(() => { process.stdout.write(passOptionsHelp() + '\n'); });

@@ -1,0 +1,100 @@
+// Text sampled from a causal LM itself (temperature sampling from BOS): calibration or training data for a
+// language model when no corpus is at hand. The model's interface is stories260K's: input_ids int64 [batch, seq] →
+// logits [batch, seq, vocab]. Without a KV cache every new token re-runs the whole prefix, so `batch` sequences
+// grow side by side in one run per position (the same arithmetic per token, far fewer session calls).
+import type { Model } from '../ir/model.js';
+import { DataType } from '../ir/dtype.js';
+import { Tensor } from '../ir/tensor.js';
+import { createSession, fromOrtTensor, ort } from '../runtime/ort.js';
+import { rng } from '../runtime/feeds.js';
+
+export interface SamplingOptions {
+  readonly count: number;
+  /** Tokens per sequence, BOS included. */
+  readonly length: number;
+  readonly temperature?: number;
+  readonly seed?: number;
+  readonly bos?: number;
+  /** Sequences sampled side by side (default 1). Any batch size draws the same sequences from a seed. */
+  readonly batch?: number;
+  /** onnxruntime intra-op threads (default 1). */
+  readonly threads?: number;
+  /** Called after each finished batch with the sequences done so far. */
+  readonly onBatch?: (done: number) => void;
+}
+
+export async function sampleSequences(model: Model, options: SamplingOptions): Promise<number[][]> {
+  const { count, length } = options;
+  if (!(Number.isInteger(count) && count >= 0)) throw new Error(`sampling needs a whole number of sequences, got ${count}`);
+  if (!(Number.isInteger(length) && length >= 1)) throw new Error(`sampled sequences need a length of at least 1, got ${length}`);
+  const temperature = options.temperature ?? 1;
+  if (!(temperature > 0)) throw new Error(`sampling temperature must be positive, got ${temperature}`);
+  const batch = Math.max(1, Math.min(options.batch ?? 1, count));
+  const session = await createSession(model, options.threads === undefined ? {} : { threads: options.threads, optimization: 'all' });
+  // One generator, drawn sequence after sequence (length − 1 draws each): row s starts where sequence s would
+  // start when sampled alone, so the batch size never changes what is drawn.
+  const next = rng(options.seed ?? 1);
+  const out: number[][] = [];
+  try {
+    for (let first = 0; first < count; first += batch) {
+      const rows = Math.min(batch, count - first);
+      const draws = Array.from({ length: rows }, () => Float64Array.from({ length: length - 1 }, next));
+      const ids = Array.from({ length: rows }, () => [options.bos ?? 1]);
+      for (let pos = 1; pos < length; pos++) {
+        const input = new ort.Tensor('int64', BigInt64Array.from(ids.flat(), BigInt), [rows, pos]);
+        const logits = fromOrtTensor(Object.values(await session.run({ input_ids: input }))[0] as ort.Tensor);
+        const vocab = logits.dims[2];
+        const values = logits.toFloat32();
+        for (let r = 0; r < rows; r++) {
+          const row = values.subarray(((r * pos) + pos - 1) * vocab, (r * pos + pos) * vocab);
+          ids[r].push(pickToken(row, temperature, draws[r][pos - 1]));
+        }
+      }
+      out.push(...ids);
+      options.onBatch?.(out.length);
+    }
+  } finally {
+    await session.release();
+  }
+  return out;
+}
+
+/** The token whose softmax(row / temperature) mass covers the uniform draw `u`. */
+function pickToken(row: Float32Array, temperature: number, u: number): number {
+  let max = -Infinity;
+  for (const v of row) if (v > max) max = v;
+  const weights = Array.from(row, (v) => Math.exp((v - max) / temperature));
+  let pick = u * weights.reduce((a, b) => a + b, 0);
+  let token = 0;
+  while (token < row.length - 1 && (pick -= weights[token]) > 0) token++;
+  return token;
+}
+
+/**
+ * Consecutive groups of `perRow` sequences joined end to end, as llama2.c packs TinyStories for training (each story
+ * opens with BOS): long training rows at the sampling cost of short ones, which grows with the square of the length.
+ * A last, incomplete group is dropped.
+ */
+export function packSequences(sequences: readonly number[][], perRow: number): number[][] {
+  if (!(Number.isInteger(perRow) && perRow >= 1)) throw new Error(`sequences per row must be a positive integer, got ${perRow}`);
+  const rows: number[][] = [];
+  for (let i = 0; i + perRow <= sequences.length; i += perRow) rows.push(sequences.slice(i, i + perRow).flat());
+  return rows;
+}
+
+/** Feeds of `input_ids` [1, len], one per sequence. */
+export function sequenceFeeds(sequences: readonly number[][]): Array<Record<string, Tensor>> {
+  return sequences.map((ids) => ({ input_ids: Tensor.fromArray(DataType.INT64, [1, ids.length], BigInt64Array.from(ids, BigInt)) }));
+}
+
+/** Equal-length sequences stacked into `input_ids` batches [rows, len] (the last batch may be smaller). */
+export function sequenceBatches(sequences: readonly number[][], batch: number): Array<Record<string, Tensor>> {
+  const out: Array<Record<string, Tensor>> = [];
+  for (let i = 0; i < sequences.length; i += batch) {
+    const rows = sequences.slice(i, i + batch);
+    const len = rows[0].length;
+    if (rows.some((r) => r.length !== len)) throw new Error('sequences in one batch must have the same length');
+    out.push({ input_ids: Tensor.fromArray(DataType.INT64, [rows.length, len], BigInt64Array.from(rows.flat(), BigInt)) });
+  }
+  return out;
+}
