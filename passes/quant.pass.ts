@@ -5,12 +5,15 @@
 //   static (needs calibration data, --calib DIR): uint8 activations with calibrated ranges + int8 per-channel
 //     weights + int32 biases, as Q/DQ pairs placed only where onnxruntime fuses them into QLinearConv,
 //     QLinearMatMul / MatMulIntegerToFloat, QGemm and QLinear* kernels; everything else stays float.
+//   qat (needs data): static mode's QDQ model trained as fake quant by distillation from the float model (STE,
+//     optional PACT clips), exported in static mode's form (passes/quant/qat*.ts).
 //   weight-only: MatMul weights in 4 bits, block-wise along K (MatMulNBits or opset-21 DequantizeLinear).
 import { definePass } from '../src/passes/pass.js';
 import { quantError } from '../src/passes/contract.js';
 import { quantizeDynamic } from './quant/dynamic.js';
 import { quantizeStatic } from './quant/static.js';
 import { quantizeWeightOnly } from './quant/weight-only.js';
+import { quantizeQat } from './quant/qat.js';
 
 export { exclusionPredicate } from './quant/exclusion.js';
 
@@ -18,7 +21,7 @@ export const quant = definePass({
   name: 'quant',
   description: 'post-training quantization (dynamic int8; static int8 QDQ from calibration; weight-only 4-bit, RTN or GPTQ)',
   options: {
-    mode: { type: 'enum', values: ['dynamic', 'static', 'weight-only'], default: 'dynamic', description: 'quantization mode' },
+    mode: { type: 'enum', values: ['dynamic', 'static', 'weight-only', 'qat'], default: 'dynamic', description: 'quantization mode' },
     // weight-only mode
     weight_bits: { type: 'integer', default: 4, min: 2, max: 8, description: 'weight-only: bits per weight (4)' },
     block_size: { type: 'integer', default: 32, min: 16, description: 'weight-only: weights per scale along K (16, 32, 64, 128, 256)' },
@@ -38,6 +41,12 @@ export const quant = definePass({
     not_quant_pattern: { type: 'list', default: [], description: 'nodes to keep float: name substrings or /regex/' },
     skip_sensitive: { type: 'integer', default: 0, min: 0, description: 'static: keep the N layers that add the most quantization noise float (measured on the calibration data)' },
     bias_correction: { type: 'boolean', default: false, description: 'static: shift each quantized layer\'s int32 bias by its mean output error on the calibration data' },
+    // qat mode (also reads the static options above)
+    train_data: { type: 'data', default: undefined, description: 'qat: training feeds in code, all of one shape (batches; default: the calibration data)' },
+    epochs: { type: 'integer', default: 1, min: 1, description: 'qat: passes over the training data' },
+    lr: { type: 'number', default: 5e-6, min: 0, description: 'qat: peak AdamW learning rate (linear warm-up, cosine decay)' },
+    activation_preprocess_type: { type: 'enum', values: ['none', 'PACT'], default: 'none', description: 'qat: PACT trains a clip level per non-negative activation quantizer' },
+    train_threads: { type: 'integer', default: 0, min: 0, description: 'qat: onnxruntime threads for training (0: all cores)' },
     fuse_attention: { type: 'boolean', default: true, description: 'dynamic: self-attention blocks (Q/K/V linears through the context Reshape) become com.microsoft.QAttention: one integer Q/K/V GEMM and attention in one kernel' },
     merge_sibling_matmuls: { type: 'boolean', default: false, description: 'dynamic: MatMuls sharing an input (Q/K/V) become one MatMul + Split before quantizing (measured slower on BERT-base: their bias Adds no longer fuse)' },
   },
@@ -51,6 +60,7 @@ export const quant = definePass({
         case 'dynamic': return quantizeDynamic(model, options, ctx);
         case 'static': return quantizeStatic(model, options, ctx);
         case 'weight-only': return quantizeWeightOnly(model, options, ctx);
+        case 'qat': return quantizeQat(model, options, ctx);
       }
     },
   },
