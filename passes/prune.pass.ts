@@ -9,12 +9,14 @@ import type { OptionsOf, OptionsSchema } from '../src/passes/options.js';
 import { allclose, exact } from '../src/passes/contract.js';
 import { mapGraphs } from '../src/rewrite/edit.js';
 import { modelStats } from '../src/ir/analysis.js';
-import type { Graph, Model } from '../src/ir/model.js';
+import type { Graph, Model, Node } from '../src/ir/model.js';
 import { estimateFlops } from '../src/analysis/flops.js';
 import { exclusionPredicate } from './quant/exclusion.js';
 import { findChannelGroups, type ChannelGroup } from './prune/groups.js';
 import { chooseUnits, type Criterion, globalKeptCounts, keptCount, unitImportance } from './prune/select.js';
 import { applyChoice } from './prune/transform.js';
+import { compensate, type CompensationPlan } from './prune/compensate.js';
+import { calibrationData, type CalibrationSource } from '../src/calib/data.js';
 
 export { findChannelGroups, type ChannelGroup, type GroupAnalysis, type GroupSlice, type Rejection } from './prune/groups.js';
 export { unitImportance, keptCount, chooseUnits } from './prune/select.js';
@@ -31,14 +33,19 @@ const PRUNE_OPTIONS = {
   floor: { type: 'number', default: 0.1, min: 0, max: 1, description: 'with scope global, the share of each group\'s units that always stays' },
   round_to: { type: 'integer', default: 1, min: 1, description: 'keep channel counts multiples of this (8 for SIMD; not applied to heads)' },
   reorder: { type: 'boolean', default: false, description: 'sort each group\'s units by importance (most important first); with ratio 0 nothing is removed' },
-  skip: { type: 'list', default: [], description: 'producer nodes whose groups stay whole: name substrings or /regex/' },
+  skip: { type: 'list', default: [], description: 'producer nodes whose groups stay whole: name (first output name for an unnamed node) substrings or /regex/' },
+  compensate: { type: 'boolean', default: true, description: 'fold each removed channel\'s mean activation (over the calibration data) into its consumer\'s bias; needs calib or calib_data, nothing is compensated without' },
+  calib: { type: 'string', default: '', description: 'compensation data: a folder of test_data_set_*/input_N.pb folders or of <input>.npy files (--prune-calib DIR)' },
+  calib_data: { type: 'data', default: undefined, description: 'compensation feeds as an (async) iterable of {input: Tensor} (in code)' },
+  batch_num: { type: 'integer', default: 10, min: 1, description: 'calibration batches run for the means' },
 } as const satisfies OptionsSchema;
 
 type PruneOptions = OptionsOf<typeof PRUNE_OPTIONS>;
 
 export const prune = definePass({
   name: 'prune',
-  description: 'structured pruning: remove the least important FFN/MLP hidden units, attention heads and conv channels (l1/l2 norm over each dependency group)',
+  description: 'structured pruning: remove the least important FFN/MLP hidden units, attention heads and conv channels (l1/l2 norm over each dependency group); '
+    + 'with calibration data, each removed channel\'s mean activation is folded into its consumer\'s bias (without data, no compensation)',
   options: PRUNE_OPTIONS,
   // Outputs change. When every removed unit's weights are zero the outputs stay allclose (what the property tests
   // check), and reordering alone keeps them allclose; otherwise the pass promises a valid model with the same
@@ -47,14 +54,24 @@ export const prune = definePass({
   configSections: ['Prune'],
   run: {
     kind: 'transform',
-    transform(model, options, ctx) {
+    async transform(model, options, ctx) {
       if (options.ratio === 0 && !options.reorder) return model;
       const unknown = options.targets.filter((t) => !(KINDS as readonly string[]).includes(t));
       if (unknown.length) throw new Error(`prune: unknown target '${unknown[0]}' (expected ${KINDS.join(', ')})`);
       const pruned: PrunedGroup[] = [];
-      const out = mapGraphs(model, (graph, depth) => (depth > 0 ? graph : pruneGraph(graph, model, options, ctx, pruned)));
-      if (out !== model) report(model, out, pruned, ctx);
-      return out;
+      let plan: CompensationPlan | undefined;
+      const out = mapGraphs(model, (graph, depth) => (depth > 0 ? graph : pruneGraph(graph, model, options, ctx, pruned, (p) => { plan = p; })));
+      const source = (options.calib_data ?? (options.calib || undefined)) as CalibrationSource | undefined;
+      if (out === model || !plan || !options.compensate || !source) {
+        if (out !== model) report(model, out, pruned, ctx);
+        return out;
+      }
+      const data = calibrationData(model, source, { batchNum: options.batch_num });
+      const { graph, sinks, compensated } = await compensate(model, out.graph, plan, data);
+      const next = graph === out.graph ? out : { ...out, graph };
+      ctx.note('compensated', `${compensated} of ${sinks} consumers of removed channels (mean activations folded into their biases)`);
+      report(model, next, pruned, ctx);
+      return next;
     },
   },
 });
@@ -66,10 +83,14 @@ interface PrunedGroup {
   readonly readers: readonly string[];
 }
 
-function pruneGraph(graph: Graph, model: Model, options: PruneOptions, ctx: PassContext, pruned: PrunedGroup[]): Graph {
+function pruneGraph(
+  graph: Graph, model: Model, options: PruneOptions, ctx: PassContext, pruned: PrunedGroup[], planned: (p: CompensationPlan) => void,
+): Graph {
   const { groups, rejected, dependencies } = findChannelGroups(graph, model);
   for (const r of rejected) ctx.note(`left alone ${r.node}`, r.reason);
-  const skipped = exclusionPredicate(options.skip);
+  // Unnamed producers (SqueezeNet's) are matched, and labelled in the notes, by their first output.
+  const matches = exclusionPredicate(options.skip);
+  const skipped = (n: Node): boolean => matches(n.name ? n : { ...n, name: n.outputs[0] });
   const chosen: ChannelGroup[] = [];
   for (const g of groups) {
     if (!options.targets.includes(g.kind)) continue;
@@ -88,6 +109,7 @@ function pruneGraph(graph: Graph, model: Model, options: PruneOptions, ctx: Pass
     const readers = dependencies.slices.filter((s) => tensors.has(s.tensor)).map((s) => s.reader.outputs[0]);
     pruned.push({ group: g, kept: counts[i], readers: [...new Set(readers)] });
   });
+  planned({ dependencies, choice });
   return applyChoice(graph, dependencies, choice);
 }
 

@@ -11,6 +11,9 @@ export interface PruneRequest {
   readonly seed?: number;
   readonly targets?: readonly ('mlp' | 'heads' | 'conv')[];
   readonly round_to?: number;
+  /** Calibration feeds for mean-activation compensation (none: plain pruning). */
+  readonly calib_data?: unknown;
+  readonly batch_num?: number;
 }
 
 /** Fails the bench in one line when an input it needs is not there (or an argument is wrong). */
@@ -53,6 +56,8 @@ export interface NotesSummary {
   readonly skipped: number;
   /** Left-alone reasons with node names blanked, most frequent first. */
   readonly reasons: ReadonlyArray<readonly [string, number]>;
+  /** The pass's compensation note ("N of M consumers ..."), when it compensated. */
+  readonly compensated?: string;
 }
 
 /**
@@ -63,8 +68,10 @@ export function summarizeNotes(notes: Readonly<Record<string, number | string>>)
   const pruned: Record<string, number> = {};
   const reasons = new Map<string, number>();
   let leftAlone = 0, skipped = 0;
+  let compensated: string | undefined;
   for (const [key, value] of Object.entries(notes)) {
-    if (key.startsWith('left alone')) {
+    if (key === 'compensated') compensated = String(value);
+    else if (key.startsWith('left alone')) {
       leftAlone++;
       const reason = String(value).replace(/'[^']*'/g, "'…'");
       reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
@@ -74,13 +81,14 @@ export function summarizeNotes(notes: Readonly<Record<string, number | string>>)
       pruned[kind] = (pruned[kind] ?? 0) + 1;
     }
   }
-  return { pruned, leftAlone, skipped, reasons: [...reasons].sort((a, b) => b[1] - a[1]) };
+  return { pruned, leftAlone, skipped, reasons: [...reasons].sort((a, b) => b[1] - a[1]), compensated };
 }
 
 export function formatNotesSummary(s: NotesSummary, topReasons = 3): string {
   const kinds = Object.entries(s.pruned).map(([k, n]) => `${k} ${n}`).join(', ');
   const total = Object.values(s.pruned).reduce((a, b) => a + b, 0);
-  const lines = [`groups pruned ${total}${kinds ? ` (${kinds})` : ''}, left alone ${s.leftAlone}${s.skipped ? `, skipped ${s.skipped}` : ''}`];
+  const lines = [`groups pruned ${total}${kinds ? ` (${kinds})` : ''}, left alone ${s.leftAlone}${s.skipped ? `, skipped ${s.skipped}` : ''}`
+    + (s.compensated ? `; compensated ${s.compensated.split(' (')[0]}` : '')];
   for (const [reason, n] of s.reasons.slice(0, topReasons)) lines.push(`  left alone ×${n}: ${reason}`);
   if (s.reasons.length > topReasons) lines.push(`  (${s.reasons.length - topReasons} other reasons)`);
   return lines.join('\n');

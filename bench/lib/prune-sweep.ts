@@ -12,7 +12,7 @@ export interface Variant {
   readonly outcome: PruneOutcome;
 }
 
-/** l1, l2, then random with seeds 1..seeds. */
+/** l1, l2, then random with seeds 1..seeds (`base` may carry calibration data for compensation). */
 export async function criterionSweep(model: Model, base: Omit<PruneRequest, 'criterion' | 'seed'>, seeds: number): Promise<Variant[]> {
   const variants: Variant[] = [];
   for (const criterion of ['l1_norm', 'l2_norm'] as const) variants.push({ label: criterion, criterion, outcome: await applyPrune(model, { ...base, criterion }) });
@@ -104,4 +104,32 @@ export async function sweepReport<M extends Record<string, number>>(
     })),
   };
   return { text: lines.join('\n'), l1VsRandom, json };
+}
+
+export interface CompensationComparison {
+  /** Both tables, plain first, ready to print. */
+  readonly text: string;
+  /** l1 vs random, uncompensated (info) and compensated (the target). */
+  readonly plain: SweepReport['l1VsRandom'];
+  readonly compensated: SweepReport['l1VsRandom'];
+  readonly json: { readonly plain: unknown; readonly compensated: unknown };
+  /** The plain sweep's variants (for checks on the pruned shapes). */
+  readonly variants: readonly Variant[];
+}
+
+/**
+ * The same sweep twice: plain pruning, then with each removed channel's mean activation over `calib` folded into
+ * its consumer's bias; the same evaluation on both.
+ */
+export async function compensationSweeps<M extends Record<string, number>>(
+  fp32: Model, base: Omit<PruneRequest, 'criterion' | 'seed' | 'calib_data'>, seeds: number, calib: unknown,
+  evaluate: (m: Model) => Promise<M>, columns: ReadonlyArray<Column<M>>, better: 'lower' | 'higher', sizeOf: (m: Model) => SizeFigures,
+): Promise<CompensationComparison> {
+  const variants = await criterionSweep(fp32, base, seeds);
+  const plain = await sweepReport(fp32, variants, evaluate, columns, better, sizeOf);
+  const comp = await sweepReport(fp32, await criterionSweep(fp32, { ...base, calib_data: calib }, seeds), evaluate, columns, better, sizeOf);
+  const text = [`without compensation:\n${plain.text}`, `with mean-activation compensation:\n${comp.text}`,
+    `l1 vs random: without compensation ${plain.l1VsRandom.ok ? 'yes' : 'no'} (${plain.l1VsRandom.detail}); `
+    + `with ${comp.l1VsRandom.ok ? 'yes' : 'no'} (${comp.l1VsRandom.detail})`].join('\n');
+  return { text, plain: plain.l1VsRandom, compensated: comp.l1VsRandom, json: { plain: plain.json, compensated: comp.json }, variants };
 }

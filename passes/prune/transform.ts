@@ -15,19 +15,7 @@ export function applyChoice(graph: Graph, analysis: DependencyAnalysis, choice: 
   const keptOf = (space: number | undefined) => (space === undefined ? undefined : choice.get(spaces.find(space)));
   const changed = (layout: AxisLayout) => layout.some((s) => keptOf(s.space) !== undefined);
 
-  /** Indices kept along an axis with this layout (fixed runs whole). */
-  const indicesOf = (layout: AxisLayout): number[] => {
-    const out: number[] = [];
-    let offset = 0;
-    for (const seg of layout) {
-      const kept = keptOf(seg.space);
-      const unitSize = seg.space === undefined ? seg.length : seg.length / spaces.units(seg.space);
-      const units = kept ?? Array.from({ length: seg.length / unitSize }, (_, i) => i);
-      for (const u of units) for (let c = 0; c < unitSize; c++) out.push(offset + u * unitSize + c);
-      offset += seg.length;
-    }
-    return out;
-  };
+  const indicesOf = (layout: AxisLayout): number[] => keptIndices(analysis, choice, layout);
   const prunedLength = (layout: AxisLayout): number => indicesOf(layout).length;
 
   const replaced = new Map<string, Tensor>();
@@ -94,6 +82,20 @@ export function applyChoice(graph: Graph, analysis: DependencyAnalysis, choice: 
       if (t) d.inputs[i].type = castDraft(makeTensorType(t.dataType, t.dims));
     });
   });
+}
+
+/** Indices kept along an axis with this layout (fixed runs whole), in their new order. */
+export function keptIndices({ spaces }: Pick<DependencyAnalysis, 'spaces'>, choice: UnitChoice, layout: AxisLayout): number[] {
+  const out: number[] = [];
+  let offset = 0;
+  for (const seg of layout) {
+    const kept = seg.space === undefined ? undefined : choice.get(spaces.find(seg.space));
+    const unitSize = seg.space === undefined ? seg.length : seg.length / spaces.units(seg.space);
+    const units = kept ?? Array.from({ length: seg.length / unitSize }, (_, i) => i);
+    for (const u of units) for (let c = 0; c < unitSize; c++) out.push(offset + u * unitSize + c);
+    offset += seg.length;
+  }
+  return out;
 }
 
 /** `t` with only the given indices along `axis`, in that order (copies the kept slices only). */

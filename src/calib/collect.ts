@@ -80,7 +80,8 @@ export function withObservedOutputs(model: Model, valueNames: readonly string[])
 
 /** Anything that takes a value's float data batch by batch and keeps only a summary. */
 export interface ValueSink {
-  observe(values: Float32Array): void;
+  /** `dims`: the value's shape in this batch (per-channel summaries need it). */
+  observe(values: Float32Array, dims: readonly number[]): void;
 }
 
 export type StreamOptions = Pick<CollectOptions, 'batchNum' | 'onProgress' | 'session'>;
@@ -109,9 +110,13 @@ export async function streamValues(
         results = await session.run(ortFeeds, fetches);
       }
       for (const [name, origin] of origins) {
-        const values = origin === 'output' ? floatsOfOrt(name, results[name] as ort.Tensor)
-          : floatsOf(name, origin === 'input' ? feed[name] ?? model.graph.initializers.get(name)! : model.graph.initializers.get(name)!);
-        sinks.get(name)!.observe(values);
+        if (origin === 'output') {
+          const t = results[name] as ort.Tensor;
+          sinks.get(name)!.observe(floatsOfOrt(name, t), t.dims);
+        } else {
+          const t = origin === 'input' ? feed[name] ?? model.graph.initializers.get(name)! : model.graph.initializers.get(name)!;
+          sinks.get(name)!.observe(floatsOf(name, t), t.dims);
+        }
       }
       batches++;
       progress?.({ done: batches, total: data.total, elapsedMs: performance.now() - started, finished: false });
