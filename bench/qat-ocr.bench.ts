@@ -6,13 +6,14 @@
 // the exports are int8 QDQ models.
 //   node dist/bench/qat-ocr.bench.js [--lines 200] [--calib-lines 32] [--train-lines 200] [--epochs 1] [--lr 5e-6]
 //                                    [--train-width 256] [--batch 4] [--pact 1] [--runs 20] [--threads 2]
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanup, compile, createSession, loadModel, opset, quant, runModel, saveModel, type Model, type Tensor } from '../src/index.js';
+import { cleanup, compile, loadModel, opset, quant, type Model } from '../src/index.js';
 import { REPO_ROOT } from '../test/helpers/paths.js';
-import { characterAccuracy, ctcDecode, hasImageMagick, OCR_ASSETS, randomTexts, recDictionary, renderLine } from './lib/ocr.js';
+import { hasImageMagick, OCR_ASSETS, randomTexts, recDictionary, renderLine } from './lib/ocr.js';
 import { stacked, windowsOf } from './lib/qat-lines.js';
-import { interleavedLatency, openSession, opHistogram, ort } from './lib/latency.js';
+import { openSession, opHistogram } from './lib/latency.js';
+import { measureRecVariants } from './lib/ocr-variants.js';
 import { median, table } from './lib/measure.js';
 
 const arg = (name: string, fallback: number): number => {
@@ -60,26 +61,7 @@ for (const [label, options] of configs) {
   console.log(`${label}: ${((performance.now() - t0) / 1000).toFixed(1)} s`, JSON.stringify(Object.fromEntries(Object.entries(reports[0].notes).filter(([k]) => k.startsWith('qat')))));
 }
 
-async function accuracy(model: Model): Promise<{ accuracy: number; exact: number }> {
-  const session = await createSession(model, { optimization: 'all', threads: 2 });
-  const pairs: Array<{ truth: string; predicted: string }> = [];
-  for (const line of evalLines) pairs.push({ truth: line.text, predicted: ctcDecode(Object.values(await runModel(session, { x: line.input }))[0] as Tensor, dict) });
-  await session.release();
-  return { accuracy: characterAccuracy(pairs), exact: pairs.filter((p) => p.truth === p.predicted).length / pairs.length };
-}
-
-const files: Record<string, string> = {};
-const results = [];
-for (const v of variants) {
-  files[v.label] = path.join(dir, `${v.label.replace(/\W+/g, '-')}.onnx`);
-  saveModel(v.model, files[v.label]);
-  results.push({ ...v, ...(await accuracy(v.model)), bytes: statSync(files[v.label]).size });
-}
-// Latency on one 48×320 line, 2 threads, interleaved.
-const sessions = Object.fromEntries(await Promise.all(variants.map(async (v) => [v.label, await openSession(files[v.label])] as const)));
-const probe = renderLine('PaddleOCR 识别速度测试 12345', 7);
-const feeds = { x: new ort.Tensor('float32', probe.input.toFloat32(), [...probe.input.dims]) };
-const samples = await interleavedLatency(sessions, feeds, { runs: arg('runs', 20), warmup: 3 });
+const { results, samples, files } = await measureRecVariants(variants, evalLines, dict, dir, arg('runs', 20));
 
 const base = results[0], ptq = results[1];
 const rows = [['model', 'char accuracy', 'vs fp32 (points)', 'exact lines', 'bytes', 'size ratio', 'latency', 'latency ratio', 'compile (incl. training)']];

@@ -1,6 +1,7 @@
 // Importance of each unit over the whole group, and which units to keep: per group at one ratio, or globally
 // (units of all groups ranked together, each group keeping at least a floor).
 import type { ChannelGroup, GroupSlice } from './groups.js';
+import { rng } from '../../src/runtime/feeds.js';
 
 export type Criterion = 'l1_norm' | 'l2_norm' | 'random';
 
@@ -8,7 +9,7 @@ export type Criterion = 'l1_norm' | 'l2_norm' | 'random';
 export function unitImportance(group: ChannelGroup, criterion: Criterion, seed = 0): Float64Array {
   const total = new Float64Array(group.units);
   if (criterion === 'random') {
-    const next = mulberry32(seed * 7919 + hashOf(group.label));
+    const next = rng(seed * 7919 + hashOf(group.label));
     return total.map(() => next());
   }
   for (const s of group.slices) {
@@ -84,17 +85,6 @@ export function chooseUnits(importance: ArrayLike<number>, keep: number, reorder
   const order = Array.from({ length: importance.length }, (_, i) => i).sort((a, b) => importance[b] - importance[a] || a - b);
   const chosen = order.slice(0, keep);
   return reorder ? chosen : chosen.sort((a, b) => a - b);
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function hashOf(text: string): number {

@@ -1,0 +1,43 @@
+// Measuring PP-OCRv4 rec variants side by side (quant-ocr, qat-ocr): each saved, scored on the evaluation lines, and
+// timed interleaved on one rendered 48×320 line, so the ratios compare like for like within one run.
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { createSession, runModel, saveModel, type Model, type Tensor } from '../../src/index.js';
+import { characterAccuracy, ctcDecode, renderLine, type TextLine } from './ocr.js';
+import { interleavedLatency, openSession, ort } from './latency.js';
+
+export interface RecVariant {
+  readonly label: string;
+  readonly model: Model;
+}
+
+export interface RecScore {
+  readonly accuracy: number;
+  readonly exact: number;
+  readonly bytes: number;
+}
+
+/** Character accuracy and exact-line share of `model` on `lines` (greedy CTC). */
+export async function recAccuracy(model: Model, lines: readonly TextLine[], dict: readonly string[]): Promise<{ accuracy: number; exact: number }> {
+  const session = await createSession(model, { optimization: 'all', threads: 2 });
+  const pairs: Array<{ truth: string; predicted: string }> = [];
+  for (const line of lines) pairs.push({ truth: line.text, predicted: ctcDecode(Object.values(await runModel(session, { x: line.input }))[0] as Tensor, dict) });
+  await session.release();
+  return { accuracy: characterAccuracy(pairs), exact: pairs.filter((p) => p.truth === p.predicted).length / pairs.length };
+}
+
+/** Saves each variant under `dir` (`files`: label → path), scores it, then times all of them interleaved (`runs` rounds, 2 threads). */
+export async function measureRecVariants<V extends RecVariant>(variants: readonly V[], lines: readonly TextLine[], dict: readonly string[],
+  dir: string, runs: number): Promise<{ results: (V & RecScore)[]; samples: Record<string, number[]>; files: Record<string, string> }> {
+  const files: Record<string, string> = {};
+  const results: (V & RecScore)[] = [];
+  for (const v of variants) {
+    files[v.label] = path.join(dir, `${v.label.replace(/\W+/g, '-')}.onnx`);
+    saveModel(v.model, files[v.label]);
+    results.push({ ...v, ...(await recAccuracy(v.model, lines, dict)), bytes: statSync(files[v.label]).size });
+  }
+  const sessions = Object.fromEntries(await Promise.all(variants.map(async (v) => [v.label, await openSession(files[v.label])] as const)));
+  const probe = renderLine('PaddleOCR 识别速度测试 12345', 7);
+  const feeds = { x: new ort.Tensor('float32', probe.input.toFloat32(), [...probe.input.dims]) };
+  return { results, files, samples: await interleavedLatency(sessions, feeds, { runs, warmup: 3 }) };
+}
