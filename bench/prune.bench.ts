@@ -19,7 +19,7 @@ import { rng } from '../test/helpers/feeds.js';
 import { classify, imagenetSample, IMAGENET_SAMPLE_DIR } from './lib/imagenet.js';
 import { characterAccuracy, ctcDecode, hasImageMagick, randomTexts, recDictionary, renderLine, type TextLine } from './lib/ocr.js';
 import { compareOutputs, interleavedLatency, openSession, ort, type ErrorFigures, type Feeds } from './lib/latency.js';
-import { hasGc, table } from './lib/measure.js';
+import { hasGc, numberArg, table } from './lib/measure.js';
 import {
   applyPrune, BenchInputError, compareLatency, fmtFlops, fmtParams, formatLatency, formatSizes, noiseWarning, notesLine,
   projectionWidths, requireFile, sizeFigures, verdict, type PruneRequest,
@@ -28,10 +28,7 @@ import { compensationSweeps, type CompensationComparison, type Variant } from '.
 import { sampleSequences, sequenceBatches } from '../src/data/lm-sampling.js';
 import { DataType, Tensor } from '../src/index.js';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
+const arg = numberArg;
 const onlyArg = process.argv.indexOf('--only');
 const SECTIONS = onlyArg >= 0 ? process.argv[onlyArg + 1].split(',') : ['bert', 'stories', 'squeezenet', 'ocr'];
 const RUNS = arg('runs', 40);

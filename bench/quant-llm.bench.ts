@@ -9,12 +9,9 @@ import { perplexity, STORIES_MODEL, validationStories } from '../test/helpers/pe
 import { sampleSequences, sequenceFeeds } from '../test/helpers/lm-sampling.js';
 import { REPO_ROOT } from '../test/helpers/paths.js';
 import { interleavedLatency, openSession, opHistogram, ort } from './lib/latency.js';
-import { median, table } from './lib/measure.js';
+import { median, numberArg, table } from './lib/measure.js';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
+const arg = numberArg;
 
 const dir = path.join(REPO_ROOT, '.tmp', 'bench-quant-llm');
 mkdirSync(dir, { recursive: true });

@@ -6,20 +6,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cleanup, compile, loadModel, opset, quant, type Model } from '../src/index.js';
 import { REPO_ROOT } from '../test/helpers/paths.js';
-import { hasImageMagick, OCR_ASSETS, randomTexts, recDictionary, renderLine } from './lib/ocr.js';
+import { requireImageMagick, OCR_ASSETS, randomTexts, recDictionary, renderLine } from './lib/ocr.js';
 import { openSession, opHistogram } from './lib/latency.js';
 import { measureRecVariants } from './lib/ocr-variants.js';
-import { median, table } from './lib/measure.js';
+import { median, numberArg, table } from './lib/measure.js';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
+const arg = numberArg;
 
-if (!hasImageMagick()) {
-  console.log('needs ImageMagick and the Noto CJK fonts: apt-get install imagemagick fonts-noto-cjk');
-  process.exit(1);
-}
+requireImageMagick();
 const dir = path.join(REPO_ROOT, '.tmp', 'bench-quant-ocr');
 mkdirSync(dir, { recursive: true });
 const dict = recDictionary();

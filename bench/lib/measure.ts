@@ -65,3 +65,9 @@ export function interleaved(reps: number, steps: Readonly<Record<string, Step>>,
   }
   return samples;
 }
+
+/** `--name N` from the command line, or `fallback`. */
+export function numberArg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}

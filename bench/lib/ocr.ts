@@ -32,6 +32,13 @@ export function hasImageMagick(): boolean {
   }
 }
 
+/** Exits the bench with a one-line hint when the renderer is missing. */
+export function requireImageMagick(): void {
+  if (hasImageMagick()) return;
+  console.log('needs ImageMagick and the Noto CJK fonts: apt-get install imagemagick fonts-noto-cjk');
+  process.exit(1);
+}
+
 const FONTS = [
   '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc',
   '/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc',
