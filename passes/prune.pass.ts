@@ -3,7 +3,8 @@
 // heads with their query heads under grouped-query attention), conv channels through BN, activations, depthwise
 // convs, residual Adds and Concats — ranks each group's units by l1/l2 norm over all its tensors, and removes the
 // least important, so the model really gets smaller and faster in any runtime. What it cannot follow stays whole
-// and is reported with the reason.
+// and is reported with the reason. With calibration data, each removed channel's mean activation is folded into its
+// consumer's bias (passes/prune/compensate.ts).
 import { definePass, type PassContext } from '../src/passes/pass.js';
 import type { OptionsOf, OptionsSchema } from '../src/passes/options.js';
 import { allclose, exact } from '../src/passes/contract.js';
