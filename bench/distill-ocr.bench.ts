@@ -1,23 +1,32 @@
 // PP-OCRv4 rec pruned (structured, l1 norm) then distilled from its fp32 self on rendered, unlabeled text lines:
 // character accuracy of fp32, pruned-only and pruned+distilled on rendered evaluation lines (the same 200 lines as
-// bench/quant-ocr; the training lines use other texts and render seeds, see lib/distill-ocr-data.ts). Target: the
-// distilled model within 1 point of fp32. Uniform pruning (every group at the ratio) is reported pruned-only; the
-// model distilled skips the groups whose pruning alone moves the readings of some training lines below
-// --min-agreement with fp32 (lib/distill-ocr-sensitivity.ts; --min-agreement 0 distils the uniform one).
-//   node dist/bench/distill-ocr.bench.js [--ratios 0.125,0.25] [--steps 100] [--batch 4] [--width 320] [--lr 3e-4]
-//        [--T 1] [--eval-lines 200] [--train-lines 192] [--min-agreement 0.97] [--sensitivity-lines 32]
-//        [--threads 2] [--seed 0] [--progress auto|bar|log|off]
+// bench/quant-ocr: text seed 1). Target: the distilled model within 1 point of fp32. Three disjoint line sets besides
+// (lib/distill-ocr-data.ts): training lines (text seed 3, render seeds 300000+i), calibration lines (text seed 5,
+// render seeds 500000+i) run one by one at natural width for the prune pass's mean-activation compensation and, as
+// unlabeled agreement with fp32, for choosing the distillation checkpoint. Pruned-only is reported plain and
+// compensated, with every group pruned and with the groups whose pruning alone moves the readings of some training
+// lines below --min-agreement with fp32 kept whole (lib/distill-ocr-sensitivity.ts, measured with compensation;
+// --min-agreement 0 distils the uniform one). Distillation runs over --buckets width buckets of the training lines,
+// one static-width step graph per bucket sharing parameters and AdamW moments (lib/distill-ocr-buckets.ts); with
+// --fit crop each bucket's width is its narrowest line's and wider lines are cropped at random offsets (no white
+// padding: training on padded windows lowered the KL but worsened the readings at natural width), --fit pad pads
+// every line up to the bucket's widest.
+//   node dist/bench/distill-ocr.bench.js [--ratios 0.125] [--steps 400] [--batch 4] [--buckets 4] [--fit crop|pad]
+//        [--lr 1e-4] [--T 1] [--eval-lines 200] [--train-lines 1024] [--calib-lines 32] [--compensate 1]
+//        [--min-agreement 0.97] [--sensitivity-lines 32] [--validate-every 50] [--threads 2] [--seed 0]
 // One step runs student and teacher forward, the student backward and AdamW, all as one onnxruntime inference graph.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildStepGraph, exportTrained, modelStats, train, warmupCosine } from '../src/index.js';
-import type { ProgressMode } from '../src/train/progress.js';
+import { modelStats, warmupCosine } from '../src/index.js';
 import { REPO_ROOT } from '../test/helpers/paths.js';
 import { hasImageMagick, recDictionary } from './lib/ocr.js';
-import { lineBatches, renderLineSets } from './lib/distill-ocr-data.js';
+import type { Model } from '../src/index.js';
+import { renderCalibLines, renderLineSets, widthBuckets } from './lib/distill-ocr-data.js';
+import { distillBuckets } from './lib/distill-ocr-buckets.js';
 import { exactName, groupSensitivity } from './lib/distill-ocr-sensitivity.js';
-import { distillRec, loadRecFp32, pruneRec, REC_INPUT, recAccuracy, type RecScore } from './lib/distill-ocr-model.js';
+import { loadRecFp32, pruneRec, recAccuracy, recPredictions, type RecScore } from './lib/distill-ocr-model.js';
+import { characterAccuracy } from './lib/ocr.js';
 import { table } from './lib/measure.js';
 
 const TARGET_POINTS = 1;
@@ -33,11 +42,11 @@ const num = (name: string, fallback: number): number => {
 };
 
 const o = {
-  ratios: (arg('ratios') ?? '0.125,0.25').split(',').map(Number),
-  steps: num('steps', 100), batch: num('batch', 4), width: num('width', 320), lr: num('lr', 3e-4), T: num('T', 1),
-  minAgreement: Number(arg('min-agreement') ?? 0.97), sensitivityLines: num('sensitivity-lines', 32),
-  evalLines: num('eval-lines', 200), trainLines: num('train-lines', 192), threads: num('threads', 2), seed: Number(arg('seed') ?? 0),
-  progress: (arg('progress') ?? 'auto') as ProgressMode,
+  ratios: (arg('ratios') ?? '0.125').split(',').map(Number),
+  steps: num('steps', 400), batch: num('batch', 4), buckets: num('buckets', 4), fit: (arg('fit') ?? 'crop') as 'crop' | 'pad', lr: num('lr', 1e-4), T: num('T', 1),
+  minAgreement: Number(arg('min-agreement') ?? 0.97), sensitivityLines: num('sensitivity-lines', 32), compensate: arg('compensate') !== '0',
+  evalLines: num('eval-lines', 200), trainLines: num('train-lines', 1024), calibLines: num('calib-lines', 32), validateEvery: num('validate-every', 50),
+  threads: num('threads', 2), seed: Number(arg('seed') ?? 0),
 };
 if (o.ratios.some((r) => !(r > 0 && r < 1))) throw new Error(`--ratios needs shares in (0, 1), got ${arg('ratios')}`);
 if (!hasImageMagick()) {
@@ -49,10 +58,17 @@ const benchStart = performance.now();
 const seconds = (from: number): number => (performance.now() - from) / 1000;
 let t0 = performance.now();
 const { evalLines, trainLines } = renderLineSets(o.evalLines, o.trainLines);
+const calibLines = renderCalibLines(o.calibLines, [...evalLines, ...trainLines]);
 const chars = evalLines.reduce((n, l) => n + Array.from(l.text).length, 0);
-console.log(`rendered ${evalLines.length} evaluation lines (${chars} characters) and ${trainLines.length} unlabeled training lines in ${seconds(t0).toFixed(1)} s`);
+console.log(`rendered ${evalLines.length} evaluation lines (${chars} characters), ${trainLines.length} unlabeled training lines and ${calibLines.length} calibration lines in ${seconds(t0).toFixed(1)} s`);
 const dict = recDictionary();
 const fp32 = await loadRecFp32();
+const calibReference = await recPredictions(fp32, calibLines, dict, o.threads);
+/** Unlabeled: character accuracy of the model's readings of the calibration lines against fp32's. */
+const calibAgreement = async (m: Model): Promise<number> => {
+  const predicted = await recPredictions(m, calibLines, dict, o.threads);
+  return characterAccuracy(calibReference.map((truth, i) => ({ truth, predicted: predicted[i] })));
+};
 
 interface Row {
   readonly label: string;
@@ -60,6 +76,7 @@ interface Row {
   readonly parameters: number;
   readonly score: RecScore;
   readonly steps?: number;
+  readonly bestStep?: number;
   readonly trainWallS?: number;
   readonly samplesPerSec?: number;
   readonly firstLoss?: number;
@@ -72,41 +89,46 @@ const rows: Row[] = [{ label: 'fp32', ratio: 0, parameters: modelStats(fp32).par
 for (const ratio of o.ratios) rows.push(...(await pruneAndDistill(ratio)));
 
 async function pruneAndDistill(ratio: number): Promise<Row[]> {
-  const uniform = await pruneRec(fp32, ratio);
-  const rows: Row[] = [{ label: `pruned ${100 * ratio} % (all groups)`, ratio, parameters: modelStats(uniform).parameters, score: await recAccuracy(uniform, evalLines, dict, o.threads) }];
-  console.log(`${rows[0].label}: ${rows[0].parameters} parameters, character accuracy ${pct(rows[0].score.accuracy)}`);
-  let pruned = uniform, skipped: string[] = [];
+  const out: Row[] = [];
+  const add = async (label: string, m: Model): Promise<void> => {
+    t0 = performance.now();
+    out.push({ label, ratio, parameters: modelStats(m).parameters, score: await recAccuracy(m, evalLines, dict, o.threads) });
+    console.log(`${label}: ${out.at(-1)!.parameters} parameters, character accuracy ${pct(out.at(-1)!.score.accuracy)} (${seconds(t0).toFixed(0)} s)`);
+  };
+  const all = `pruned ${100 * ratio} % (all groups)`;
+  await add(`${all}, plain`, await pruneRec(fp32, ratio));
+  const uniformComp = await pruneRec(fp32, ratio, [], calibLines);
+  await add(`${all}, compensated`, uniformComp);
+  let pruned = o.compensate ? uniformComp : await pruneRec(fp32, ratio), skipped: string[] = [];
   if (o.minAgreement > 0) {
     t0 = performance.now();
-    const sensitivity = await groupSensitivity(fp32, trainLines.slice(0, o.sensitivityLines), ratio, dict, o.threads);
+    const sensitivity = await groupSensitivity(fp32, trainLines.slice(0, o.sensitivityLines), ratio, dict, o.threads, o.compensate ? calibLines : []);
     skipped = sensitivity.filter((g) => g.agreement < o.minAgreement).map((g) => g.label);
-    console.log(`sensitivity (${o.sensitivityLines} training lines, ${seconds(t0).toFixed(0)} s), agreement with fp32 when only this group is pruned:\n  `
+    console.log(`sensitivity (${o.sensitivityLines} training lines, ${o.compensate ? 'compensated' : 'plain'}, ${seconds(t0).toFixed(0)} s), agreement with fp32 when only this group is pruned:\n  `
       + sensitivity.map((g) => `${g.label} (${g.kind} ${g.units}) ${pct(g.agreement)}${skipped.includes(g.label) ? ' SKIP' : ''}`).join('\n  '));
-    pruned = await pruneRec(fp32, ratio, skipped.map(exactName));
-    rows.push({ label: `pruned ${100 * ratio} % (${skipped.length} sensitive groups whole)`, ratio, parameters: modelStats(pruned).parameters, score: await recAccuracy(pruned, evalLines, dict, o.threads) });
-    console.log(`${rows[1].label}: ${rows[1].parameters} parameters, character accuracy ${pct(rows[1].score.accuracy)}`);
+    const some = `pruned ${100 * ratio} % (${skipped.length} sensitive groups whole)`;
+    await add(`${some}, plain`, await pruneRec(fp32, ratio, skipped.map(exactName)));
+    const skipComp = await pruneRec(fp32, ratio, skipped.map(exactName), calibLines);
+    await add(`${some}, compensated`, skipComp);
+    pruned = o.compensate ? skipComp : await pruneRec(fp32, ratio, skipped.map(exactName));
   }
   const parameters = modelStats(pruned).parameters;
 
+  const buckets = widthBuckets(trainLines, o.buckets, o.batch, o.fit);
   t0 = performance.now();
-  const distill = distillRec(pruned, fp32, { batch: o.batch, width: o.width, T: o.T });
-  const step = buildStepGraph(distill.model, { loss: distill.loss, trainable: distill.trainable, optimizer: { kind: 'adamw', weightDecay: 0.01 } });
-  console.log(`step graph: ${step.model.graph.nodes.length} nodes, ${distill.trainable.length} trainable tensors, built in ${seconds(t0).toFixed(1)} s`);
-  const batches = lineBatches(trainLines, { batch: o.batch, width: o.width, input: REC_INPUT });
-  t0 = performance.now();
-  const result = await train({
-    step, batches, stepsPerEpoch: batches.stepsPerEpoch, epochs: Math.ceil(o.steps / batches.stepsPerEpoch), trainIter: o.steps,
+  const result = await distillBuckets({
+    student: pruned, teacher: fp32, buckets, batch: o.batch, T: o.T, steps: o.steps,
     lr: warmupCosine({ peak: o.lr, warmupSteps: Math.max(1, Math.round(o.steps / 10)), totalSteps: o.steps, floor: o.lr / 50 }),
-    seed: o.seed, threads: o.threads, progress: o.progress, logEvery: 10,
+    seed: o.seed, threads: o.threads, validate: calibAgreement, validateEvery: o.validateEvery, log: (l) => console.log(`  ${l}`),
   });
   const trainWallS = seconds(t0);
-  const distilled = exportTrained(pruned, result.params);
   const distilledRow: Row = {
-    label: `${rows[rows.length - 1].label} + distilled`, ratio, parameters, score: await recAccuracy(distilled, evalLines, dict, o.threads),
-    skipped, steps: result.steps, trainWallS, samplesPerSec: result.samplesPerSec, firstLoss: result.losses[0], lastLoss: mean(result.losses.slice(-10)),
+    label: `${out.at(-1)!.label} + distilled`, ratio, parameters, score: await recAccuracy(result.student, evalLines, dict, o.threads),
+    skipped, steps: result.steps, bestStep: result.bestStep, trainWallS, samplesPerSec: result.samplesPerSec,
+    firstLoss: result.losses[0], lastLoss: mean(result.losses.slice(-10)),
   };
-  console.log(`${distilledRow.label}: character accuracy ${pct(distilledRow.score.accuracy)} after ${result.steps} steps in ${trainWallS.toFixed(0)} s`);
-  return [...rows, distilledRow];
+  console.log(`${distilledRow.label}: character accuracy ${pct(distilledRow.score.accuracy)} after ${result.steps} steps (kept step ${result.bestStep}) in ${trainWallS.toFixed(0)} s`);
+  return [...out, distilledRow];
 }
 
 function pct(x: number): string {
@@ -120,13 +142,13 @@ function mean(xs: Float32Array): number {
 const base = rows[0].score.accuracy;
 const points = (r: Row): number => 100 * (r.score.accuracy - base);
 console.log(`\nPP-OCRv4 rec, ${evalLines.length} rendered evaluation lines (${chars} characters); training: ${trainLines.length} other lines, `
-  + `batch ${o.batch} × 3×48×${o.width}, AdamW peak lr ${o.lr}, warm-up + cosine, KL T=${o.T} on the pre-softmax logits; ${o.threads} threads on a `
+  + `${o.buckets} width buckets (${o.fit}), batch ${o.batch}, AdamW peak lr ${o.lr}, warm-up + cosine, KL T=${o.T} on the pre-softmax logits, checkpoint chosen by agreement with fp32 on ${calibLines.length} calibration lines; ${o.threads} threads on a `
   + `${os.availableParallelism()}-core machine shared with other jobs\n`);
 console.log(table([
-  ['model', 'char accuracy', 'vs fp32 (points)', 'exact lines', 'parameters', 'steps', 'train wall', 'samples/s', 'KL first → last 10'],
+  ['model', 'char accuracy', 'vs fp32 (points)', 'exact lines', 'parameters', 'steps (kept)', 'train wall', 'samples/s', 'KL first → last 10'],
   ...rows.map((r) => [
     r.label, pct(r.score.accuracy), r === rows[0] ? '' : points(r).toFixed(2), pct(r.score.exact), String(r.parameters),
-    r.steps === undefined ? '' : String(r.steps), r.trainWallS === undefined ? '' : `${r.trainWallS.toFixed(0)} s`,
+    r.steps === undefined ? '' : `${r.steps} (${r.bestStep})`, r.trainWallS === undefined ? '' : `${r.trainWallS.toFixed(0)} s`,
     r.samplesPerSec === undefined ? '' : r.samplesPerSec.toFixed(2),
     r.firstLoss === undefined ? '' : `${r.firstLoss.toFixed(2)} → ${r.lastLoss!.toFixed(3)}`,
   ]),

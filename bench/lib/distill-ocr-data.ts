@@ -27,6 +27,54 @@ export function renderLineSets(evalCount: number, trainCount: number, trainSeed 
   return { evalLines, trainLines };
 }
 
+/** Calibration lines for the prune pass's mean-activation compensation (and the unlabeled validation of the
+ *  distillation): text seed `seed` (5), render seeds `seed`·100000+i, any text of `exclude` (evaluation and training
+ *  texts) dropped, so they share neither texts nor renders with the evaluation (seed 1) or training (seed 3) lines. */
+export function renderCalibLines(count: number, exclude: readonly TextLine[], seed = 5): TextLine[] {
+  if (seed === 1 || seed === 3) throw new Error('calibration lines need a text seed other than 1 (evaluation) and 3 (training)');
+  const seen = new Set(exclude.map((l) => l.text));
+  const texts = randomTexts(count * 2, seed).filter((t) => !seen.has(t)).slice(0, count);
+  return texts.map((text, i) => renderLine(text, seed * 100_000 + i));
+}
+
+export interface WidthBucket {
+  /** Static input width of this bucket's step graph (a multiple of 8, ≥ every line's width in it). */
+  readonly width: number;
+  readonly lines: readonly TextLine[];
+}
+
+/**
+ * Lines sorted by natural width and cut into `count` buckets of equal size (a multiple of `batch`), each padded only
+ * up to its own widest line (rounded up to 8): the student and teacher see the lines at (nearly) their natural
+ * width, as evaluation runs them, instead of one fixed window that crops long lines and pads short ones.
+ */
+export function widthBuckets(lines: readonly TextLine[], count: number, batch: number, fit: 'pad' | 'crop' = 'pad'): WidthBucket[] {
+  const sorted = [...lines].sort((a, b) => (a.input.dims[3] as number) - (b.input.dims[3] as number));
+  const per = Math.floor(sorted.length / count / batch) * batch;
+  if (per === 0) throw new Error(`${lines.length} lines make no ${count} buckets of batch ${batch}`);
+  const out: WidthBucket[] = [];
+  for (let k = 0; k < count; k++) {
+    const chunk = k === count - 1 ? sorted.slice(k * per) : sorted.slice(k * per, (k + 1) * per);
+    const widths = chunk.map((l) => l.input.dims[3] as number);
+    out.push({ width: fit === 'pad' ? Math.ceil(Math.max(...widths) / 8) * 8 : Math.floor(Math.min(...widths) / 8) * 8, lines: chunk });
+  }
+  return out;
+}
+
+/** One epoch of full batches from every bucket (shuffled within each, remainders dropped), interleaved at random. */
+export function bucketEpoch(buckets: readonly WidthBucket[], batch: number, input: string, next: () => number): Array<{ bucket: number; feed: Record<string, Tensor> }> {
+  const all: Array<{ bucket: number; ids: number[] }> = [];
+  buckets.forEach((b, k) => {
+    for (const ids of batchesOf(permutation(b.lines.length, next), batch)) all.push({ bucket: k, ids: [...ids] });
+  });
+  const order = permutation(all.length, next);
+  return [...order].map((i) => {
+    const { bucket, ids } = all[i];
+    const b = buckets[bucket];
+    return { bucket, feed: { [input]: packLines(ids.map((j) => b.lines[j]), b.width, next) } };
+  });
+}
+
 /**
  * Lines packed into [batch, 3, 48, width]: a narrower line sits at the left on white (the rendered background, 1.0
  * after normalization), a wider one is cropped at a random offset (each epoch sees another window). The crop may

@@ -16,9 +16,11 @@ export async function loadRecFp32(): Promise<Model> {
   return (await compile(original, [cleanup(), opset({ target: 13 })], { verify: true })).model;
 }
 
-/** `skip`: producer names (substrings or /regex/) whose channel groups stay whole. */
-export async function pruneRec(fp32: Model, ratio: number, skip: readonly string[] = []): Promise<Model> {
-  return (await compile(fp32, [prune({ ratio, skip: [...skip] })], { verify: true })).model;
+/** `skip`: producer names (substrings or /regex/) whose channel groups stay whole. `calib`: lines run one by one at
+ *  their natural width for the pass's mean-activation compensation (without them, no compensation). */
+export async function pruneRec(fp32: Model, ratio: number, skip: readonly string[] = [], calib: readonly TextLine[] = []): Promise<Model> {
+  const data = calib.length ? { calib_data: calib.map((l) => ({ [REC_INPUT]: l.input })), batch_num: calib.length } : {};
+  return (await compile(fp32, [prune({ ratio, skip: [...skip], ...data })], { verify: true })).model;
 }
 
 /**
