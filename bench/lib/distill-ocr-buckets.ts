@@ -26,6 +26,11 @@ export interface BucketTrainOptions {
   readonly validate?: (student: Model) => Promise<number>;
   readonly validateEvery?: number;
   readonly log?: (line: string) => void;
+  /** The step model of one bucket width (default: distillRec of student and teacher at T, its trainable set); QAT
+   *  passes its fake-quant student's own pairs and trainable tensors. */
+  readonly stepModel?: (width: number) => { model: Model; loss: string; trainable: readonly string[] };
+  /** AdamW weight decay (default 0.01). */
+  readonly weightDecay?: number;
 }
 
 export interface BucketTrainResult {
@@ -44,8 +49,8 @@ export async function distillBuckets(o: BucketTrainOptions): Promise<BucketTrain
   const log = o.log ?? (() => {});
   const t0 = performance.now();
   const graphs: StepGraph[] = o.buckets.map((b) => {
-    const d = distillRec(o.student, o.teacher, { batch: o.batch, width: b.width, T: o.T });
-    return buildStepGraph(d.model, { loss: d.loss, trainable: d.trainable, optimizer: { kind: 'adamw', weightDecay: 0.01 } });
+    const d = o.stepModel ? o.stepModel(b.width) : distillRec(o.student, o.teacher, { batch: o.batch, width: b.width, T: o.T });
+    return buildStepGraph(d.model, { loss: d.loss, trainable: [...d.trainable], optimizer: { kind: 'adamw', weightDecay: o.weightDecay ?? 0.01 } });
   });
   const sessions = await Promise.all(graphs.map((g) => createSession(g.model, { optimization: 'all', threads: o.threads })));
   const buildS = (performance.now() - t0) / 1000;
