@@ -2,8 +2,9 @@
 // character accuracy of fp32, pruned-only and pruned+distilled on rendered evaluation lines (the same 200 lines as
 // bench/quant-ocr: text seed 1). Target: the distilled model within 1 point of fp32. Three disjoint line sets besides
 // (lib/distill-ocr-data.ts): training lines (text seed 3, render seeds 300000+i), calibration lines (text seed 5,
-// render seeds 500000+i) run one by one at natural width for the prune pass's mean-activation compensation and, as
-// unlabeled agreement with fp32, for choosing the distillation checkpoint. Pruned-only is reported plain and
+// render seeds 500000+i) run one by one at natural width for the prune pass's mean-activation compensation, and
+// validation lines (text seed 7, render seeds 700000+i; --val-lines 0 falls back to the calibration lines) whose
+// unlabeled agreement with fp32 chooses the distillation checkpoint (32 lines swung ±2–3 points). Pruned-only is reported plain and
 // compensated, with every group pruned and with the groups whose pruning alone moves the readings of some training
 // lines below --min-agreement with fp32 kept whole (lib/distill-ocr-sensitivity.ts, measured with compensation;
 // --min-agreement 0 distils the uniform one). Distillation runs over --buckets width buckets of the training lines,
@@ -12,8 +13,8 @@
 // padding: training on padded windows lowered the KL but worsened the readings at natural width), --fit pad pads
 // every line up to the bucket's widest.
 //   node dist/bench/distill-ocr.bench.js [--ratios 0.125] [--steps 400] [--batch 4] [--buckets 4] [--fit crop|pad]
-//        [--lr 1e-4] [--T 1] [--eval-lines 200] [--train-lines 1024] [--calib-lines 32] [--compensate 1]
-//        [--min-agreement 0.97] [--sensitivity-lines 32] [--validate-every 50] [--threads 2] [--seed 0]
+//        [--lr 1e-4] [--T 1] [--eval-lines 200] [--train-lines 1024] [--calib-lines 32] [--val-lines 128]
+//        [--compensate 1] [--min-agreement 0.97] [--sensitivity-lines 32] [--validate-every 50] [--threads 2] [--seed 0]
 // One step runs student and teacher forward, the student backward and AdamW, all as one onnxruntime inference graph.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -45,7 +46,7 @@ const o = {
   ratios: (arg('ratios') ?? '0.125').split(',').map(Number),
   steps: num('steps', 400), batch: num('batch', 4), buckets: num('buckets', 4), fit: (arg('fit') ?? 'crop') as 'crop' | 'pad', lr: num('lr', 1e-4), T: num('T', 1),
   minAgreement: Number(arg('min-agreement') ?? 0.97), sensitivityLines: num('sensitivity-lines', 32), compensate: arg('compensate') !== '0',
-  evalLines: num('eval-lines', 200), trainLines: num('train-lines', 1024), calibLines: num('calib-lines', 32), validateEvery: num('validate-every', 50),
+  evalLines: num('eval-lines', 200), trainLines: num('train-lines', 1024), calibLines: num('calib-lines', 32), valLines: Number(arg('val-lines') ?? 128), validateEvery: num('validate-every', 50),
   threads: num('threads', 2), seed: Number(arg('seed') ?? 0),
 };
 if (o.ratios.some((r) => !(r > 0 && r < 1))) throw new Error(`--ratios needs shares in (0, 1), got ${arg('ratios')}`);
@@ -59,15 +60,16 @@ const seconds = (from: number): number => (performance.now() - from) / 1000;
 let t0 = performance.now();
 const { evalLines, trainLines } = renderLineSets(o.evalLines, o.trainLines);
 const calibLines = renderCalibLines(o.calibLines, [...evalLines, ...trainLines]);
+const valLines = o.valLines > 0 ? renderCalibLines(o.valLines, [...evalLines, ...trainLines, ...calibLines], 7) : calibLines;
 const chars = evalLines.reduce((n, l) => n + Array.from(l.text).length, 0);
-console.log(`rendered ${evalLines.length} evaluation lines (${chars} characters), ${trainLines.length} unlabeled training lines and ${calibLines.length} calibration lines in ${seconds(t0).toFixed(1)} s`);
+console.log(`rendered ${evalLines.length} evaluation lines (${chars} characters), ${trainLines.length} unlabeled training lines, ${calibLines.length} calibration lines and ${o.valLines > 0 ? valLines.length : 'no separate'} validation lines in ${seconds(t0).toFixed(1)} s`);
 const dict = recDictionary();
 const fp32 = await loadRecFp32();
-const calibReference = await recPredictions(fp32, calibLines, dict, o.threads);
-/** Unlabeled: character accuracy of the model's readings of the calibration lines against fp32's. */
-const calibAgreement = async (m: Model): Promise<number> => {
-  const predicted = await recPredictions(m, calibLines, dict, o.threads);
-  return characterAccuracy(calibReference.map((truth, i) => ({ truth, predicted: predicted[i] })));
+const valReference = await recPredictions(fp32, valLines, dict, o.threads);
+/** Unlabeled: character accuracy of the model's readings of the validation lines against fp32's. */
+const valAgreement = async (m: Model): Promise<number> => {
+  const predicted = await recPredictions(m, valLines, dict, o.threads);
+  return characterAccuracy(valReference.map((truth, i) => ({ truth, predicted: predicted[i] })));
 };
 
 interface Row {
@@ -119,7 +121,7 @@ async function pruneAndDistill(ratio: number): Promise<Row[]> {
   const result = await distillBuckets({
     student: pruned, teacher: fp32, buckets, batch: o.batch, T: o.T, steps: o.steps,
     lr: warmupCosine({ peak: o.lr, warmupSteps: Math.max(1, Math.round(o.steps / 10)), totalSteps: o.steps, floor: o.lr / 50 }),
-    seed: o.seed, threads: o.threads, validate: calibAgreement, validateEvery: o.validateEvery, log: (l) => console.log(`  ${l}`),
+    seed: o.seed, threads: o.threads, validate: valAgreement, validateEvery: o.validateEvery, log: (l) => console.log(`  ${l}`),
   });
   const trainWallS = seconds(t0);
   const distilledRow: Row = {
@@ -142,7 +144,7 @@ function mean(xs: Float32Array): number {
 const base = rows[0].score.accuracy;
 const points = (r: Row): number => 100 * (r.score.accuracy - base);
 console.log(`\nPP-OCRv4 rec, ${evalLines.length} rendered evaluation lines (${chars} characters); training: ${trainLines.length} other lines, `
-  + `${o.buckets} width buckets (${o.fit}), batch ${o.batch}, AdamW peak lr ${o.lr}, warm-up + cosine, KL T=${o.T} on the pre-softmax logits, checkpoint chosen by agreement with fp32 on ${calibLines.length} calibration lines; ${o.threads} threads on a `
+  + `${o.buckets} width buckets (${o.fit}), batch ${o.batch}, AdamW peak lr ${o.lr}, warm-up + cosine, KL T=${o.T} on the pre-softmax logits, checkpoint chosen by agreement with fp32 on ${valLines.length} ${o.valLines > 0 ? 'validation (text seed 7)' : 'calibration'} lines; ${o.threads} threads on a `
   + `${os.availableParallelism()}-core machine shared with other jobs\n`);
 console.log(table([
   ['model', 'char accuracy', 'vs fp32 (points)', 'exact lines', 'parameters', 'steps (kept)', 'train wall', 'samples/s', 'KL first → last 10'],

@@ -27,8 +27,8 @@ export function renderLineSets(evalCount: number, trainCount: number, trainSeed 
   return { evalLines, trainLines };
 }
 
-/** Calibration lines for the prune pass's mean-activation compensation (and the unlabeled validation of the
- *  distillation): text seed `seed` (5), render seeds `seed`·100000+i, any text of `exclude` (evaluation and training
+/** Calibration lines for the prune pass's mean-activation compensation (seed 5), or, with seed 7, validation lines
+ *  for choosing the distillation checkpoint: text seed `seed`, render seeds `seed`·100000+i, any text of `exclude` (evaluation and training
  *  texts) dropped, so they share neither texts nor renders with the evaluation (seed 1) or training (seed 3) lines. */
 export function renderCalibLines(count: number, exclude: readonly TextLine[], seed = 5): TextLine[] {
   if (seed === 1 || seed === 3) throw new Error('calibration lines need a text seed other than 1 (evaluation) and 3 (training)');
