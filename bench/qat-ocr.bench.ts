@@ -15,8 +15,8 @@ import { cleanup, compile, loadModel, opset, quant, warmupCosine, type Model } f
 import { REPO_ROOT } from '../test/helpers/paths.js';
 import { requireImageMagick, OCR_ASSETS, characterAccuracy, randomTexts, recDictionary, renderLine } from './lib/ocr.js';
 import { openSession, opHistogram } from './lib/latency.js';
-import { measureRecVariants } from './lib/ocr-variants.js';
-import { median, numberArg, table } from './lib/measure.js';
+import { measureRecVariants, recVariantTable } from './lib/ocr-variants.js';
+import { median, numberArg } from './lib/measure.js';
 import { widthBuckets } from './lib/distill-ocr-data.js';
 import { distillBuckets } from './lib/distill-ocr-buckets.js';
 import { recPredictions, withStaticInput } from './lib/distill-ocr-model.js';
@@ -91,18 +91,9 @@ for (const [label, pact] of qatRuns) {
 
 const { results, samples, files } = await measureRecVariants(variants, evalLines, dict, dir, arg('runs', 20));
 
-const base = results[0], ptqResult = results[1];
-const rows = [['model', 'char accuracy', 'vs fp32 (points)', 'exact lines', 'bytes', 'size ratio', 'latency', 'latency ratio', 'compile (incl. training)']];
-for (const r of results) {
-  rows.push([
-    r.label, `${(r.accuracy * 100).toFixed(2)}%`, r === base ? '' : ((r.accuracy - base.accuracy) * 100).toFixed(2),
-    `${(r.exact * 100).toFixed(1)}%`, String(r.bytes), (r.bytes / base.bytes).toFixed(3),
-    `${median(samples[r.label]).toFixed(2)} ms`, (median(samples[r.label]) / median(samples[base.label])).toFixed(3),
-    r === base ? '' : `${(r.compileMs / 1000).toFixed(1)} s`,
-  ]);
-}
+const ptqResult = results[1];
 console.log(`\nPP-OCRv4 rec on ${evalLines.length} rendered lines (${evalLines.reduce((s, l) => s + Array.from(l.text).length, 0)} characters); QAT: ${steps} steps of ${batch} unlabeled lines cropped to ${buckets.length} width buckets (${trainLines.length} lines), AdamW lr ${lr} warm-up + cosine, checkpoint by agreement with fp32 on ${valLines.length} held-out lines\n`);
-console.log(table(rows));
+console.log(recVariantTable(results, samples, 'compile (incl. training)'));
 for (const r of results.slice(2)) {
   console.log(`target: ${r.label} accuracy >= static PTQ of this run (${(ptqResult.accuracy * 100).toFixed(2)}%) — ${(r.accuracy * 100).toFixed(2)}% ${r.accuracy >= ptqResult.accuracy ? 'PASS' : 'FAIL'}; >= the quant issue's 92.49% — ${r.accuracy >= 0.9249 ? 'PASS' : 'FAIL'}`);
   const optimized = path.join(dir, `${r.label.replace(/\W+/g, '-')}.optimized.onnx`);

@@ -8,8 +8,8 @@ import { cleanup, compile, loadModel, opset, quant, type Model } from '../src/in
 import { REPO_ROOT } from '../test/helpers/paths.js';
 import { requireImageMagick, OCR_ASSETS, randomTexts, recDictionary, renderLine } from './lib/ocr.js';
 import { openSession, opHistogram } from './lib/latency.js';
-import { measureRecVariants } from './lib/ocr-variants.js';
-import { median, numberArg, table } from './lib/measure.js';
+import { measureRecVariants, recVariantTable } from './lib/ocr-variants.js';
+import { median, numberArg } from './lib/measure.js';
 
 const arg = numberArg;
 
@@ -39,17 +39,8 @@ for (const [label, options] of [
 const { results, samples, files } = await measureRecVariants(variants, evalLines, dict, dir, arg('runs', 20));
 
 const base = results[0];
-const rows = [['model', 'char accuracy', 'vs fp32 (points)', 'exact lines', 'bytes', 'size ratio', 'latency', 'latency ratio', 'compile']];
-for (const r of results) {
-  rows.push([
-    r.label, `${(r.accuracy * 100).toFixed(2)}%`, r === base ? '' : ((r.accuracy - base.accuracy) * 100).toFixed(2),
-    `${(r.exact * 100).toFixed(1)}%`, String(r.bytes), (r.bytes / base.bytes).toFixed(3),
-    `${median(samples[r.label]).toFixed(2)} ms`, (median(samples[r.label]) / median(samples[base.label])).toFixed(3),
-    r === base ? '' : `${(r.compileMs / 1000).toFixed(1)} s`,
-  ]);
-}
 console.log(`\nPP-OCRv4 rec on ${evalLines.length} rendered lines (${evalLines.reduce((s, l) => s + Array.from(l.text).length, 0)} characters)\n`);
-console.log(table(rows));
+console.log(recVariantTable(results, samples));
 const best = results.slice(1).sort((a, b) => b.accuracy - a.accuracy)[0];
 const drop = (base.accuracy - best.accuracy) * 100;
 console.log(`\ntargets: accuracy within 0.5 points of fp32 — ${best.label}: ${drop.toFixed(2)} points ${drop <= 0.5 ? 'PASS' : 'FAIL'}; size <= 0.3 — ${(best.bytes / base.bytes).toFixed(3)} ${best.bytes / base.bytes <= 0.3 ? 'PASS' : 'FAIL'}`);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createSession, runModel, saveModel, type Model, type Tensor } from '../../src/index.js';
 import { characterAccuracy, ctcDecode, renderLine, type TextLine } from './ocr.js';
 import { interleavedLatency, openSession, ort } from './latency.js';
+import { median, table } from './measure.js';
 
 export interface RecVariant {
   readonly label: string;
@@ -40,4 +41,20 @@ export async function measureRecVariants<V extends RecVariant>(variants: readonl
   const probe = renderLine('PaddleOCR 识别速度测试 12345', 7);
   const feeds = { x: new ort.Tensor('float32', probe.input.toFloat32(), [...probe.input.dims]) };
   return { results, files, samples: await interleavedLatency(sessions, feeds, { runs, warmup: 3 }) };
+}
+
+/** The side-by-side table: accuracy and size against the first variant, latency medians and their ratio. */
+export function recVariantTable(results: readonly (RecVariant & RecScore & { compileMs: number })[], samples: Record<string, number[]>,
+  compileHeader = 'compile'): string {
+  const base = results[0];
+  const rows = [['model', 'char accuracy', 'vs fp32 (points)', 'exact lines', 'bytes', 'size ratio', 'latency', 'latency ratio', compileHeader]];
+  for (const r of results) {
+    rows.push([
+      r.label, `${(r.accuracy * 100).toFixed(2)}%`, r === base ? '' : ((r.accuracy - base.accuracy) * 100).toFixed(2),
+      `${(r.exact * 100).toFixed(1)}%`, String(r.bytes), (r.bytes / base.bytes).toFixed(3),
+      `${median(samples[r.label]).toFixed(2)} ms`, (median(samples[r.label]) / median(samples[base.label])).toFixed(3),
+      r === base ? '' : `${(r.compileMs / 1000).toFixed(1)} s`,
+    ]);
+  }
+  return table(rows);
 }
