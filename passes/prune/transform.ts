@@ -5,6 +5,7 @@ import { Tensor } from '../../src/ir/tensor.js';
 import { arrayCtorOf, bitsOf } from '../../src/ir/dtype.js';
 import { makeTensorType } from '../../src/ir/types.js';
 import type { DependencyAnalysis } from './analysis.js';
+import { graphIndex } from '../../src/ir/analysis.js';
 import type { AxisLayout } from './layout.js';
 
 /** Kept units per space (root ids), in the order they are to appear. */
@@ -36,10 +37,11 @@ export function applyChoice(graph: Graph, analysis: DependencyAnalysis, choice: 
     return name;
   };
   const nodeUpdates = new Map<Node, Node>();
+  const { position } = graphIndex(graph);
   const byInput = new Map<string, { node: Node; input: number; entries: Map<number, number> }>();
   for (const e of analysis.edits) {
     if (!changed(e.layout)) continue;
-    const key = `${graph.nodes.indexOf(e.node)}:${e.input}`;
+    const key = `${position.get(e.node)}:${e.input}`;
     const entry = byInput.get(key) ?? { node: e.node, input: e.input, entries: new Map() };
     entry.entries.set(e.position, prunedLength(e.layout));
     byInput.set(key, entry);
