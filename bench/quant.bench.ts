@@ -1,6 +1,6 @@
-// Dynamic int8 quantization of BERT-base (`quant` pass) against fp32 and against onnxruntime's own quantizer:
-// compile time vs raw file I/O, size, latency in onnxruntime-node (models interleaved in one loop), what
-// onnxruntime fused, and the error of the last hidden state.
+// Dynamic and static int8 quantization of BERT-base (`quant` pass) against fp32 and against onnxruntime's own
+// quantizer: compile time vs raw file I/O (dynamic), size, latency in onnxruntime-node (all models interleaved in one
+// loop), what onnxruntime fused, and the error of the last hidden state.
 //   node --expose-gc dist/bench/quant.bench.js [--runs N (30)] [--reps N (5)] [--skip-python] [--seed N (0)]
 //                                              [--calib-batches N (4)] [--keep]
 import { spawnSync } from 'node:child_process';
@@ -16,6 +16,7 @@ import { BERT_BASE, buildBert, paramCount, randomInputIds } from '../test/helper
 import { collect, fmtMB, fmtMs, hasGc, median, table, type Step } from './lib/measure.js';
 import { compareOutputs, interleavedLatency, opHistogram, openSession, ort, type ErrorFigures, type Feeds } from './lib/latency.js';
 import { findPythonQuantizer, runQuantizer, type PythonQuantizer, type QuantizerRun } from './lib/ort-python.js';
+import { quantizeStaticFile, staticFusion } from './lib/quant-static.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const REPO_ROOT = path.resolve(path.dirname(THIS_FILE), '../..');
@@ -195,8 +196,16 @@ async function main(): Promise<void> {
     }
   }
 
+  // ------------------------------------------------------------ our static mode (once: calibration dominates it)
+  const staticFile = f('int8-static.onnx');
+  scratchFiles.push(staticFile);
+  const ourStatic = await quantizeStaticFile(fp32File, staticFile, { vocab: BERT_BASE.vocab, batch: BATCH, seq: SEQ, batches: calibBatches, seed });
+  console.log(`onnx-slim quant (static): ${fmtMs(ourStatic.compileMs)} (${calibBatches} random calibration batches)`);
+  collect();
+
   // ------------------------------------------------------------ 2. size
   const oursBytes = statSync(oursFile).size;
+  const staticBytes = statSync(staticFile).size;
   const cliIdentical = readFileSync(cliFile).equals(readFileSync(oursFile));
   const sizeRatio = oursBytes / fp32Bytes;
   const peerBytes = Object.fromEntries(peers.map((p) => [p.key, statSync(p.file).size]));
@@ -205,6 +214,7 @@ async function main(): Promise<void> {
   const models: PeerModel[] = [
     { key: 'fp32', label: 'fp32', file: fp32File },
     { key: 'ours', label: 'onnx-slim quant (dynamic)', file: oursFile },
+    { key: 'oursStatic', label: 'onnx-slim quant (static)', file: staticFile },
     ...peers,
   ];
   const histograms: Record<string, Array<[string, number]>> = {};
@@ -223,6 +233,7 @@ async function main(): Promise<void> {
   const quantizedMatMuls = Number(notes['quant/dynamic-matmul'] ?? 0);
   const fusionOk = unfused.length === 0 && fusedCount === quantizedMatMuls;
   const sameKernelsAsOrt = pyOk && JSON.stringify(histograms.ours) === JSON.stringify(histograms.ortDynamic);
+  const staticFused = staticFusion(new Map(histograms.oursStatic), ourStatic.notes, BERT_BASE.layers);
 
   // ------------------------------------------------------------ 3b. latency, all models in one interleaved loop
   const sessions: Record<string, ort.InferenceSession> = {};
@@ -267,9 +278,12 @@ async function main(): Promise<void> {
     compile: compileRatio <= TARGET.compileRatio,
     size: sizeRatio <= TARGET.sizeRatio,
     latency: latRatio('ours') <= TARGET.latencyRatio,
+    staticLatency: latRatio('oursStatic') <= TARGET.latencyRatio,
     fusion: fusionOk,
+    staticFusion: staticFused.ok,
     ...(pyOk ? {
       latencyVsOrtDynamic: latRatio('ours') <= latRatio('ortDynamic'),
+      staticVsOrtDynamic: latRatio('oursStatic') <= latRatio('ortDynamic'),
       compileVsOrtDynamic: cliMed < median(compileSamples.ortDynamic),
     } : {}),
   };
@@ -303,6 +317,7 @@ async function main(): Promise<void> {
     ['model', 'bytes', 'size', '/ fp32', 'target', ''],
     ['fp32', String(fp32Bytes), fmtMB(fp32Bytes), '', '', ''],
     ['onnx-slim quant (dynamic)', String(oursBytes), fmtMB(oursBytes), sizeRatio.toFixed(3), `<= ${TARGET.sizeRatio}`, pass(results.size)],
+    ['onnx-slim quant (static)', String(staticBytes), fmtMB(staticBytes), (staticBytes / fp32Bytes).toFixed(3), '', ''],
     ...peers.map((p) => [p.label, String(peerBytes[p.key]), fmtMB(peerBytes[p.key]), (peerBytes[p.key] / fp32Bytes).toFixed(3), '', '']),
   ];
   console.log(table(sizeRows));
@@ -311,9 +326,10 @@ async function main(): Promise<void> {
   const latRows: string[][] = [
     ['model', 'median', 'min', 'max', '/ fp32 (medians)', '(paired)', '(mins)', 'target', ''],
     ...models.map((m) => {
-      const isOurs = m.key === 'ours';
-      const target = isOurs ? `<= ${TARGET.latencyRatio}` : m.key === 'ortDynamic' ? '(ours <= this)' : '';
-      const verdict = isOurs ? pass(results.latency) : m.key === 'ortDynamic' ? pass(results.latencyVsOrtDynamic!) : '';
+      const ours = m.key === 'ours' || m.key === 'oursStatic';
+      const target = ours ? `<= ${TARGET.latencyRatio}${pyOk ? ', <= ort dynamic' : ''}` : m.key === 'ortDynamic' ? '(ours <= this)' : '';
+      const verdicts = m.key === 'ours' ? [results.latency, results.latencyVsOrtDynamic] : m.key === 'oursStatic' ? [results.staticLatency, results.staticVsOrtDynamic] : [];
+      const verdict = verdicts.filter((v) => v !== undefined).map((v) => pass(v!)).join(', ');
       return [m.label, fmtMs(lat(m.key)), fmtMs(minOf(latency[m.key])), fmtMs(Math.max(...latency[m.key])),
         ...(m.key === 'fp32' ? ['', '', ''] : [latRatio(m.key).toFixed(3), pairedRatio(m.key).toFixed(3), minRatio(m.key).toFixed(3)]), target, verdict];
     }),
@@ -329,6 +345,8 @@ async function main(): Promise<void> {
   for (const m of models) console.log(`  ${m.label}: ${histograms[m.key].map(([k, n]) => `${k} ${n}`).join(', ')}`);
   console.log(`  ours: ${fusedCount} fused quantized MatMuls (MatMulIntegerToFloat + DynamicQuantizeMatMul) of ${quantizedMatMuls} quantized;` +
     ` left unfused: ${unfused.length ? unfused.map((k) => `${k} ${oursOps.get(k)}`).join(', ') : 'none'} -> ${pass(fusionOk)}`);
+  console.log(`  ours (static): ${staticFused.summary} -> ${pass(staticFused.ok)}`);
+  console.log(`  static pass: ${Object.entries(ourStatic.notes).map(([k, v]) => `${k}=${v}`).join(' ')}`);
 
   console.log(`\n4. fidelity of ${OUTPUT} vs fp32 (worst of 3 random input_ids; fp32 output rms ${worst('ours').refRms.toFixed(3)})\n`);
   console.log(table([
@@ -360,7 +378,7 @@ async function main(): Promise<void> {
       passNotes: notes,
       cliIdentical,
     },
-    size: { fp32: fp32Bytes, ours: oursBytes, ratio: sizeRatio, peers: peerBytes,
+    size: { fp32: fp32Bytes, ours: oursBytes, ratio: sizeRatio, static: staticBytes, peers: peerBytes,
       peerRatios: Object.fromEntries(Object.entries(peerBytes).map(([k, b]) => [k, b / fp32Bytes])) },
     latency: {
       samplesMs: latency,
@@ -373,6 +391,7 @@ async function main(): Promise<void> {
     },
     optimizedOps: Object.fromEntries(Object.entries(histograms).map(([k, h]) => [k, Object.fromEntries(h)])),
     fusion: { fused: fusedCount, quantizedMatMuls, unfused },
+    static: { compileMs: ourStatic.compileMs, notes: ourStatic.notes, fusion: staticFused },
     fidelity: Object.fromEntries(models.slice(1).map((m) => [m.key, { worst: worst(m.key), perInput: fidelity[m.key] }])),
     peerUnavailable: pyOk ? staticFailure : (pyFailure ?? pyUnavailable),
     targets: TARGET,

@@ -4,7 +4,8 @@
 //     Conv stays float in this mode: onnxruntime's ConvInteger has no int8-weight kernel.
 //   static (needs calibration data, --calib DIR): uint8 activations with calibrated ranges + int8 per-channel
 //     weights + int32 biases, as Q/DQ pairs placed only where onnxruntime fuses them into QLinearConv,
-//     QLinearMatMul / MatMulIntegerToFloat, QGemm and QLinear* kernels; everything else stays float.
+//     QLinearMatMul / MatMulIntegerToFloat, QGemm and QLinear* kernels; self-attention as QAttention and a MatMul +
+//     bias that cannot become a Gemm as MatMulIntegerToFloat, written directly; everything else stays float.
 //   qat (needs data): static mode's QDQ model trained as fake quant by distillation from the float model (STE,
 //     optional PACT clips), exported in static mode's form (passes/quant/qat*.ts).
 //   weight-only: MatMul weights in 4 bits, block-wise along K (MatMulNBits or opset-21 DequantizeLinear).
@@ -47,7 +48,7 @@ export const quant = definePass({
     lr: { type: 'number', default: 5e-6, min: 0, description: 'qat: peak AdamW learning rate (linear warm-up, cosine decay)' },
     activation_preprocess_type: { type: 'enum', values: ['none', 'PACT'], default: 'none', description: 'qat: PACT trains a clip level per non-negative activation quantizer' },
     train_threads: { type: 'integer', default: 0, min: 0, description: 'qat: onnxruntime threads for training (0: all cores)' },
-    fuse_attention: { type: 'boolean', default: true, description: 'dynamic: self-attention blocks (Q/K/V linears through the context Reshape) become com.microsoft.QAttention: one integer Q/K/V GEMM and attention in one kernel' },
+    fuse_attention: { type: 'boolean', default: true, description: 'dynamic and static: self-attention blocks (Q/K/V linears through the context Reshape) become com.microsoft.QAttention: one integer Q/K/V GEMM and attention in one kernel (static: input range calibrated)' },
     merge_sibling_matmuls: { type: 'boolean', default: false, description: 'dynamic: MatMuls sharing an input (Q/K/V) become one MatMul + Split before quantizing (measured slower on BERT-base: their bias Adds no longer fuse)' },
   },
   // Error per output element bounded by the analytic rounding bound of each quantized node (see the property tests).

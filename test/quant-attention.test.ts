@@ -1,6 +1,6 @@
 // Attention fusion (quant/fuse-attention, quant/fuse-causal-attention): transformer self-attention becomes
-// com.microsoft.QAttention in dynamic mode (Attention / MultiHeadAttention in float), onnxruntime runs it, the
-// outputs keep the error of the quantized projections only, and blocks that do not fit are left alone with a reason.
+// com.microsoft.QAttention in dynamic and static mode (Attention / MultiHeadAttention in float), onnxruntime runs it,
+// the outputs keep the error of the quantized projections only, and blocks that do not fit are left alone with a reason.
 import { inferModelTypes } from '../src/shape/index.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +8,7 @@ import { applyRules, assertValid, attrInt, cleanup, compile, DataType, quant, ru
 import { applyAttentionFusion, fuseAttentionRules } from '../rules/quant/fuse-attention.js';
 import { buildBert, buildGpt, BERT_TINY, GPT_TINY, randomInputIds } from './helpers/transformer.js';
 import { fusedOps } from './helpers/ort-fusion.js';
+import { withObservedOutputs } from '../src/calib/collect.js';
 import fc from 'fast-check';
 import { PROP_RUNS, PROP_SEED } from './helpers/paths.js';
 
@@ -24,6 +25,25 @@ function maxAbs(a: Float32Array, b: Float32Array): number {
 }
 
 const first = async (m: Model, feed: Record<string, Tensor>): Promise<Float32Array> => Object.values(await runModel(m, feed))[0].toFloat32();
+
+/**
+ * `q` with every QAttention replaced by float Attention on its dequantized input and weights: what the integer
+ * kernel must compute (up to float summation order) if scales and zero points are read as written.
+ */
+function dequantizedAttention(q: Model): Model {
+  const inits = new Map(q.graph.initializers);
+  const nodes = q.graph.nodes.flatMap((n) => {
+    if (n.opType !== 'QAttention') return [n];
+    const [xq, w, bias, xScale, wScale, , xZero] = n.inputs;
+    const codes = inits.get(w)!, scale = inits.get(wScale)!.toFloat32();
+    const columns = codes.dims[1];
+    const values = Float32Array.from(codes.toArray() as Int8Array, (c, i) => c * scale[scale.length === 1 ? 0 : i % columns]);
+    inits.set(`${w}_dequantized`, Tensor.fromArray(DataType.FLOAT, codes.dims, values));
+    const x = { ...n, opType: 'DequantizeLinear', domain: '', name: `${n.name}_dq`, inputs: [xq, xScale, xZero], outputs: [`${xq}_dequantized`], attributes: [] };
+    return [x, { ...n, opType: 'Attention', inputs: [x.outputs[0], `${w}_dequantized`, bias] }];
+  });
+  return { ...q, graph: { ...q.graph, nodes, initializers: inits } };
+}
 
 // Weights large enough (std 0.2) that attention is far from uniform and the heads really differ.
 const MODELS = [
@@ -52,6 +72,49 @@ for (const { kind, model: build, vocab, rule } of MODELS) {
       assert.ok(cosine(exact, a) > 0.999, `cosine ${cosine(exact, a)}`);
       // Projections are quantized exactly as the unfused MatMuls are: the fused model is as close as they are.
       assert.ok(maxAbs(exact, a) <= 1.05 * maxAbs(exact, b) + 1e-5, `fused error ${maxAbs(exact, a)} vs unfused ${maxAbs(exact, b)}`);
+    }
+  });
+
+  test(`${kind}: static quantization fuses attention into QAttention on its calibrated input range`, async () => {
+    const model = build();
+    const calib = [0, 1, 2, 3].map((i) => ({ input_ids: randomInputIds(vocab, 2, 12, 100 + i) }));
+    const feed = { input_ids: randomInputIds(vocab, 2, 12, 3) };
+    const exact = await first(model, feed);
+    const layers = 2, linears = kind === 'BERT' ? 3 : 4; // besides Q/K/V: output projection, MLP in and out (+ GPT's LM head / layers)
+    for (const weightType of ['channel_wise_abs_max', 'abs_max'] as const) {
+      const options = { mode: 'static', calib_data: calib, weight_quantize_type: weightType } as const;
+      const { model: fused, reports } = await compile(model, [cleanup(), quant(options)], { verify: true });
+      const { model: unfused } = await compile(model, [cleanup(), quant({ ...options, fuse_attention: false })], { verify: true });
+      const notes = reports[1].notes;
+      assert.equal(notes[rule], 2, JSON.stringify(notes));
+      assert.equal(notes['quant/static-quantize-attention'], 2, JSON.stringify(notes));
+      const nodes = fused.graph.nodes.filter((n) => n.opType === 'QAttention');
+      assert.ok(nodes.every((n) => n.domain === 'com.microsoft' && attrInt(n, 'num_heads') === 4 && attrInt(n, 'unidirectional', 0) === (kind === 'BERT' ? 0 : 1)));
+      // The input is quantized with constants (calibrated), not at run time.
+      for (const n of nodes) {
+        const q = fused.graph.nodes.find((p) => p.outputs[0] === n.inputs[0])!;
+        assert.equal(q.opType, 'QuantizeLinear');
+        assert.equal(fused.graph.initializers.get(n.inputs[3]), fused.graph.initializers.get(q.inputs[1]));
+        assert.equal(fused.graph.initializers.get(n.inputs[6])?.dataType, DataType.UINT8);
+      }
+      const ops = await fusedOps(fused);
+      assert.equal(ops['com.microsoft.QAttention'], 2, JSON.stringify(ops));
+      // One quantizer per activation a kernel reads; the rest fuse (dynamic shapes: MatMulIntegerToFloat).
+      assert.equal(ops.QuantizeLinear, layers * 4 + (kind === 'BERT' ? 0 : 1), JSON.stringify(ops));
+      assert.equal(ops['com.microsoft.MatMulIntegerToFloat'], layers * linears - (kind === 'BERT' ? 0 : 1), JSON.stringify(ops));
+      assert.equal(ops.DequantizeLinear, notes['quant/gather-weight'], `only the embedding tables: ${JSON.stringify(ops)}`);
+      for (const gone of ['Softmax', 'Transpose', 'MatMul', 'DynamicQuantizeLinear']) assert.equal(ops[gone], undefined, `${gone}: ${JSON.stringify(ops)}`);
+      // The integer kernel computes float attention on its dequantized input and weights.
+      const outputs = nodes.map((n) => n.outputs[0]);
+      const [kernel, reference] = await Promise.all([runModel(withObservedOutputs(fused, outputs), feed), runModel(withObservedOutputs(dequantizedAttention(fused), outputs), feed)]);
+      for (const o of outputs) {
+        const [a, b] = [kernel[o].toFloat32(), reference[o].toFloat32()];
+        assert.ok(maxAbs(a, b) <= 1e-5 * Math.max(...b.map(Math.abs)), `${o}: ${maxAbs(a, b)}`);
+      }
+      // And it is as close to fp32 as the unfused static model, whose Q/K/V share the same input quantizer.
+      const [a, b] = [await first(fused, feed), await first(unfused, feed)];
+      assert.ok(cosine(exact, a) > 0.998, `cosine ${cosine(exact, a)}`);
+      assert.ok(maxAbs(exact, a) <= 1.1 * maxAbs(exact, b) + 1e-5, `fused error ${maxAbs(exact, a)} vs unfused ${maxAbs(exact, b)}`);
     }
   });
 
@@ -148,13 +211,21 @@ test('a causal mask smaller than the scores (it would broadcast) keeps attention
   assert.ok(cosine(await first(unmasked, feed), await first(q, feed)) > 0.999);
 });
 
-test('not_quant_pattern on a projection keeps its attention block unfused and that projection float', async () => {
+test('not_quant_pattern on a projection keeps its attention block unfused and that projection float, in both modes', async () => {
   const model = buildBert({ ...BERT_TINY, seed: 6 });
-  const { model: q, reports } = await compile(model, [quant({ not_quant_pattern: ['layer.1/attention/self/key'] })], { verify: true });
-  assert.equal(reports[0].notes['quant/fuse-attention'], 1);
-  assert.match(Object.keys(reports[0].notes).join('\n'), /attention left unfused \(excluded by the configuration \(\/encoder\/layer\.1\/attention\/self\/key\/MatMul\)\)/);
-  const float = q.graph.nodes.filter((n) => n.opType === 'MatMul' && q.graph.initializers.get(n.inputs[1])?.dataType === DataType.FLOAT);
-  assert.deepEqual(float.map((n) => n.name), ['/encoder/layer.1/attention/self/key/MatMul']);
+  const calib_data = [0, 1].map((i) => ({ input_ids: randomInputIds(BERT_TINY.vocab, 2, 12, 100 + i) }));
+  for (const mode of [{}, { mode: 'static', calib_data }] as const) {
+    const { model: q, reports } = await compile(model, [quant({ ...mode, not_quant_pattern: ['layer.1/attention/self/key'] })], { verify: true });
+    assert.equal(reports[0].notes['quant/fuse-attention'], 1);
+    assert.match(Object.keys(reports[0].notes).join('\n'), /attention left unfused \(excluded by the configuration \(\/encoder\/layer\.1\/attention\/self\/key\/MatMul\)\)/);
+    const float = q.graph.nodes.filter((n) => n.opType === 'MatMul' && q.graph.initializers.get(n.inputs[1])?.dataType === DataType.FLOAT);
+    assert.deepEqual(float.map((n) => n.name), ['/encoder/layer.1/attention/self/key/MatMul']);
+    assert.equal(q.graph.nodes.filter((n) => n.opType === 'QAttention').length, 1);
+  }
+  // QAttention reads uint8 only: with int8 activations static mode leaves attention to its Q/DQ MatMuls.
+  const { model: int8, reports } = await compile(model, [quant({ mode: 'static', calib_data, activation_type: 'int8' })], { verify: true });
+  assert.equal(reports[0].notes['quant/fuse-attention'], undefined);
+  assert.equal(int8.graph.nodes.filter((n) => n.opType === 'QAttention' || n.opType === 'Attention').length, 0);
 });
 
 test('property: over random head counts, head sizes, batches and lengths, fused attention keeps the contract', async () => {
@@ -176,12 +247,16 @@ test('property: over random head counts, head sizes, batches and lengths, fused 
     assert.equal(float.stats.applied.size, 1);
     assertValid(float.model);
     assert.ok(maxAbs(exact, await first(float.model, feed)) <= 1e-4);
-    // Quantized: no more error than the unfused dynamic model, whose quantized nodes the quantError contract bounds.
+    // Quantized (dynamic, and static calibrated on other ids of the same shape): no more error than the unfused
+    // model, whose quantized nodes the quantError contract bounds.
     const weight_quantize_type = s.perChannel ? 'channel_wise_abs_max' : 'abs_max';
-    const { model: fused } = await compile(model, [quant({ weight_quantize_type })], { verify: true });
-    const { model: unfused } = await compile(model, [quant({ weight_quantize_type, fuse_attention: false })], { verify: true });
-    assert.equal(fused.graph.nodes.filter((n) => n.opType === 'QAttention').length, 1);
-    const [a, b] = [await first(fused, feed), await first(unfused, feed)];
-    assert.ok(maxAbs(exact, a) <= 1.05 * maxAbs(exact, b) + 1e-5, `fused error ${maxAbs(exact, a)} vs unfused ${maxAbs(exact, b)}`);
+    const calib_data = [1, 2].map((i) => ({ input_ids: randomInputIds(shape.vocab, s.batch, s.seq, s.seed + 100 * i) }));
+    for (const mode of [{}, { mode: 'static', calib_data }] as const) {
+      const { model: fused } = await compile(model, [quant({ ...mode, weight_quantize_type })], { verify: true });
+      const { model: unfused } = await compile(model, [quant({ ...mode, weight_quantize_type, fuse_attention: false })], { verify: true });
+      assert.equal(fused.graph.nodes.filter((n) => n.opType === 'QAttention').length, 1);
+      const [a, b] = [await first(fused, feed), await first(unfused, feed)];
+      assert.ok(maxAbs(exact, a) <= 1.05 * maxAbs(exact, b) + 1e-5, `${mode.mode ?? 'dynamic'}: fused error ${maxAbs(exact, a)} vs unfused ${maxAbs(exact, b)}`);
+    }
   }), params);
 });

@@ -1,4 +1,5 @@
-// Static (QDQ) quantization: what onnxruntime runs after it (fused integer kernels, no stray Q/DQ around float ops),
+// Static (QDQ) quantization: what onnxruntime runs after it (fused integer kernels, no stray Q/DQ around float ops;
+// attention itself: test/quant-attention.test.ts),
 // fidelity, the kernels onnxruntime refuses to fuse unless their output is quantized, QAT models and PACT clips,
 // options and calibration data.
 import { test } from 'node:test';
@@ -63,24 +64,62 @@ test('a small CNN runs as QLinearConv, QLinearGlobalAveragePool and QGemm, with 
   assert.ok(reports[0].after.bytes < reports[0].before.bytes);
 });
 
-test('a BERT runs every linear layer as QGemm (static shapes) or MatMulIntegerToFloat (dynamic shapes), the rest in float', async () => {
+test('a BERT runs every linear layer as QGemm (static shapes) or MatMulIntegerToFloat with its bias (dynamic shapes), attention as QAttention, the rest in float', async () => {
   const calib = Array.from({ length: 4 }, (_, i) => ({ input_ids: randomInputIds(BERT_TINY.vocab, 2, 16, 100 + i) }));
   const feed = { input_ids: randomInputIds(BERT_TINY.vocab, 2, 16, 5) };
   for (const shape of [{ batch: 2, seq: 16 }, {}]) {
-    const model = buildBert({ ...BERT_TINY, seed: 11, ...shape });
-    const { model: q, reports } = await compile(model, [cleanup(), staticQuant(calib)], { verify: true });
-    assert.equal(reports[1].notes['static: kernels'], 12);
-    // One quantizer per activation a linear layer reads: Q/K/V share theirs.
-    assert.equal(reports[1].notes['quant/static-share-quantize'], 4);
+    for (const fuse of [true, false]) {
+      const model = buildBert({ ...BERT_TINY, seed: 11, ...shape });
+      const { model: q, reports } = await compile(model, [cleanup(), staticQuant(calib, { fuse_attention: fuse })], { verify: true });
+      const notes = reports[1].notes;
+      // Fused, Q/K/V are one QAttention per layer; unfused, they share one quantizer.
+      assert.equal(notes['static: kernels'], fuse ? 8 : 12);
+      assert.equal(notes['quant/static-share-quantize'], fuse ? undefined : 4);
+      const ops = await fusedOps(q);
+      const fused = shape.seq ? 'com.microsoft.QGemm' : 'com.microsoft.MatMulIntegerToFloat';
+      assert.equal(ops[fused], fuse ? 6 : 12, JSON.stringify(ops));
+      assert.equal(ops['com.microsoft.QAttention'], fuse ? 2 : undefined, JSON.stringify(ops));
+      assert.equal(ops.QuantizeLinear, 8, JSON.stringify(ops)); // 4 activations per layer
+      // What stays: the dequantized embedding rows (quant/gather-weight), nothing around float ops.
+      assert.equal(ops.DequantizeLinear, notes['quant/gather-weight'], JSON.stringify(ops));
+      assert.equal(ops.Gemm, undefined, JSON.stringify(ops));
+      // Biases inside the kernels (QGemm's C, MatMulIntegerToFloat's bias): the Adds left are the embedding sum and,
+      // with dynamic shapes (no SkipLayerNormalization fusion), the residuals.
+      assert.equal(ops.Add, shape.seq ? 1 : 5, JSON.stringify(ops));
+      assert.equal(notes['quant/static-matmul-integer-to-float'], shape.seq ? undefined : ops['com.microsoft.MatMulIntegerToFloat']);
+      assert.equal(ops.MatMul, fuse ? undefined : 2, JSON.stringify(ops)); // unfused attention: activations × activations stay float
+      assert.ok(cosine(await first(model, feed), await first(q, feed)) > 0.999);
+    }
+  }
+});
+
+test('a MatMul + bias Add that cannot become a Gemm (dynamic shapes) runs as MatMulIntegerToFloat with the bias inside, within the rounding bound', async () => {
+  const [K, N] = [8, 5];
+  for (const biasFirst of [false, true]) {
+    const b = new GraphBuilder();
+    const x = b.input('x', DataType.FLOAT, ['batch', 3, K]);
+    const w = normalArray(K * N, 0.4, 1), bias = normalArray(N, 0.5, 2);
+    const y = b.op('MatMul', [x, b.initializer('w', Tensor.fromArray(DataType.FLOAT, [K, N], w))], {}, { name: 'linear' });
+    const bName = b.initializer('b', Tensor.fromArray(DataType.FLOAT, [N], bias));
+    b.output(b.op('Add', biasFirst ? [bName, y] : [y, bName]), DataType.FLOAT, ['batch', 3, N]);
+    const model = makeModel(b.build());
+    const xs = normalArray(2 * 3 * K, 1, 3);
+    const feed = { x: Tensor.fromArray(DataType.FLOAT, [2, 3, K], xs) };
+    const { model: q, reports } = await compile(model, [staticQuant([feed], { algo: 'abs_max' })], { verify: true });
+    assert.equal(reports[0].notes['quant/static-matmul-integer-to-float'], 1);
+    const node = q.graph.nodes.find((n) => n.opType === 'MatMulIntegerToFloat')!;
+    assert.equal(node.domain, 'com.microsoft');
+    assert.equal(node.inputs[6], bName, 'the float bias as it was');
     const ops = await fusedOps(q);
-    const fused = shape.seq ? 'com.microsoft.QGemm' : 'com.microsoft.MatMulIntegerToFloat';
-    assert.equal(ops[fused], 12, JSON.stringify(ops));
-    assert.equal(ops.QuantizeLinear, 8, JSON.stringify(ops)); // 4 activations per layer
-    // What stays: the dequantized embedding rows (quant/gather-weight), nothing around float ops.
-    assert.equal(ops.DequantizeLinear, reports[1].notes['quant/gather-weight'], JSON.stringify(ops));
-    assert.equal(ops.Gemm, undefined, JSON.stringify(ops));
-    assert.equal(ops.MatMul, 2, JSON.stringify(ops)); // attention: activations × activations stay float
-    assert.ok(cosine(await first(model, feed), await first(q, feed)) > 0.999);
+    assert.deepEqual(ops, { QuantizeLinear: 1, 'com.microsoft.MatMulIntegerToFloat': 1 });
+    const [sx, sw] = [q.graph.initializers.get(node.inputs[2])!.toFloat32()[0], q.graph.initializers.get(node.inputs[3])!.toFloat32()];
+    const [exact, approx] = [await first(model, feed), await first(q, feed)];
+    for (let i = 0; i < exact.length; i++) {
+      const [row, col] = [Math.floor(i / N), i % N];
+      let bound = 1e-5;
+      for (let r = 0; r < K; r++) bound += Math.abs(xs[row * K + r]) * sw[col] / 2 + (Math.abs(w[r * N + col]) + sw[col] / 2) * sx / 2;
+      assert.ok(Math.abs(exact[i] - approx[i]) <= bound, `y[${i}]: ${exact[i]} vs ${approx[i]} (bound ${bound})`);
+    }
   }
 });
 
@@ -252,6 +291,21 @@ test('skip_sensitive keeps the layers that add the most noise float, measured on
   const floatNode = q.graph.nodes.find((n) => n.name === name);
   assert.ok(floatNode && ['Conv', 'Gemm'].includes(floatNode.opType), `${name} stays a float ${floatNode?.opType}`);
   for (const seed of [7, 8]) assert.ok(cosine(await first(model, image(seed)), await first(q, image(seed))) > 0.99);
+});
+
+test('skip_sensitive ranks the kernels static mode writes directly (MatMulIntegerToFloat, QAttention) too, and keeps them float', async () => {
+  const model = buildBert({ ...BERT_TINY, seed: 11 });
+  const calib = [0, 1].map((i) => ({ input_ids: randomInputIds(BERT_TINY.vocab, 2, 16, 100 + i) }));
+  const { model: q, reports } = await compile(model, [staticQuant(calib, { skip_sensitive: 8 })], { verify: true });
+  const kept = Object.keys(reports[0].notes).filter((k) => k.startsWith('kept float as sensitive: ')).map((k) => /sensitive: (\S+) \((-?[\d.]+) dB\)/.exec(k)!);
+  assert.equal(kept.length, 8, JSON.stringify(reports[0].notes));
+  // Measured from the kernel's own input, not from values the quantized model no longer computes.
+  assert.ok(kept.every((m) => Number(m[2]) < 100), JSON.stringify(kept.map((m) => m[0])));
+  for (const [, name] of kept) {
+    const node = q.graph.nodes.find((n) => n.name === name)!;
+    assert.ok(node && ['MatMul', 'Attention'].includes(node.opType) && q.graph.initializers.get(node.inputs[1])?.dataType === DataType.FLOAT, `${name} stays float`);
+  }
+  assert.equal(q.graph.nodes.filter((n) => n.opType === 'Attention').length, 2);
 });
 
 test('bias_correction removes the mean output shift quantization puts on each layer', async () => {

@@ -27,7 +27,8 @@ export interface QatOptions extends StaticOptions {
 }
 
 export async function quantizeQat(input: Model, options: QatOptions, ctx: PassContext): Promise<Model> {
-  const ptq = await quantizeStatic(input, options, ctx);
+  // QAttention and MatMulIntegerToFloat have no gradient: training needs every kernel in QDQ form.
+  const ptq = await quantizeStatic(input, { ...options, qdqOnly: true }, ctx);
   if (ptq === input) return input;
   const fake = toFakeQuant(ptq, { pact: options.activation_preprocess_type === 'PACT' });
   ctx.note('qat: fake-quantized weights', fake.weights.size);

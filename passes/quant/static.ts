@@ -4,11 +4,12 @@
 //      the activation values that need a quantizer for it — nowhere else (an unfused Q/DQ pair only costs time);
 //   2. calibration: one onnxruntime run per batch over the values whose range no range rule fixes;
 //   3. rewrite: rule sets (rules/quant/static/) given the quantizers as data — prepare (before 1: BatchNormalization
-//      folded into its Conv), kernels, outputs, cleanup — then dead code removal.
+//      folded into its Conv; self-attention fused into float com.microsoft.Attention, which the kernel rules make a
+//      QAttention on its calibrated input), kernels, outputs, cleanup — then dead code removal.
 // uint8 activations (asymmetric) + int8 symmetric weights: onnxruntime on x86 fuses int8 activations only where it
 // can turn them into uint8 itself.
 import type { Model, Node } from '../../src/ir/model.js';
-import { layerSensitivity } from '../../src/quant/sensitivity.js';
+import { type LayerSensitivity, layerSensitivity } from '../../src/quant/sensitivity.js';
 import { correctBiases } from '../../src/quant/bias-correction.js';
 import { opsetVersion } from '../../src/ir/model.js';
 import { DataType } from '../../src/ir/dtype.js';
@@ -28,10 +29,13 @@ import {
 import type { QuantType } from '../../src/quant/params.js';
 import { type Quantizer, type StaticQuantData, staticPrepareRules, staticQuantRules, staticRangeRules } from '../../rules/quant/static/index.js';
 import { exclusionPredicate } from './exclusion.js';
+import { applyAttentionFusion, importMicrosoftDomain } from '../../rules/quant/fuse-attention.js';
 
 /** Op types static mode quantizes by default: kernels, and embedding tables (Gather, stored in int8 as in dynamic mode). */
 export const STATIC_OP_TYPES = ['Conv', 'MatMul', 'Gemm', 'Gather'];
 const SUPPORTED = [...KERNEL_OPS, 'Gather'];
+/** Kernels static mode writes directly (no QDQ form), as the sensitivity analysis names their op types. */
+const CONTRIB_KERNELS = ['com.microsoft.QAttention', 'com.microsoft.MatMulIntegerToFloat'];
 /** The pass-wide default of quantize_op_types (dynamic mode's); static mode reads it as "its own default". */
 const SHARED_DEFAULT = ['MatMul', 'Gemm', 'Gather'];
 
@@ -47,6 +51,9 @@ export interface StaticOptions {
   readonly not_quant_pattern: readonly string[];
   readonly skip_sensitive: number;
   readonly bias_correction: boolean;
+  readonly fuse_attention: boolean;
+  /** Only the QDQ form, no contrib kernels (QAttention, MatMulIntegerToFloat): what QAT trains as fake quant. */
+  readonly qdqOnly?: boolean;
 }
 
 /**
@@ -67,11 +74,30 @@ async function quantizeSkippingSensitive(input: Model, options: StaticOptions, c
   if (options.skip_sensitive === 0 || first === input) return first;
   const source = (options.calib_data ?? (options.calib || undefined)) as CalibrationSource;
   const { layers } = await layerSensitivity(input, first, calibrationData(input, source, { batchNum: options.batch_num }), { onProgress: false });
-  const added = (l: (typeof layers)[number]): number => Math.min(l.inputSqnrDb, 300) - l.sqnrDb;
-  const worst = layers.filter((l) => l.rewritten && KERNEL_OPS.includes(l.opType)).sort((a, b) => added(b) - added(a)).slice(0, options.skip_sensitive);
-  for (const l of worst) ctx.note(`kept float as sensitive: ${l.node} (${added(l).toFixed(1)} dB)`, 1);
-  const keep = new Set(worst.map((l) => l.node));
+  const worst = mostSensitive(layers, first, options.skip_sensitive);
+  for (const w of worst) ctx.note(`kept float as sensitive: ${w.kernel} (${w.addedDb.toFixed(1)} dB)`, 1);
+  const keep = new Set(worst.map((w) => w.kernel));
   return quantizeStaticOnce(input, options, ctx, (node) => keep.has(node.name));
+}
+
+/**
+ * The `n` quantized kernels that add the most noise (SQNR lost between their input and their output), by the node
+ * name the exclusion predicate will meet. Contrib kernels write the value of a float node they replaced (the bias
+ * Add, attention's Reshape) whose inputs the quantized model no longer computes: their name and input are read from
+ * the quantized model (named after the MatMul / the fused Attention; input behind its QuantizeLinear).
+ */
+function mostSensitive(layers: readonly LayerSensitivity[], quantized: Model, n: number): Array<{ kernel: string; addedDb: number }> {
+  const byValue = new Map(layers.map((l) => [l.value, l]));
+  const producer = new Map(quantized.graph.nodes.flatMap((node) => node.outputs.map((o) => [o, node] as const)));
+  const candidates = layers.filter((l) => l.rewritten).flatMap((l) => {
+    if (KERNEL_OPS.includes(l.opType)) return [{ kernel: l.node, addedDb: Math.min(l.inputSqnrDb, 300) - l.sqnrDb }];
+    const node = CONTRIB_KERNELS.includes(l.quantOpType) ? producer.get(l.value) : undefined;
+    if (!node) return [];
+    const q = producer.get(node.inputs[0]);
+    const input = q?.opType === 'QuantizeLinear' ? q.inputs[0] : node.inputs[0];
+    return [{ kernel: node.name, addedDb: Math.min(byValue.get(input)?.sqnrDb ?? Infinity, 300) - l.sqnrDb }];
+  });
+  return candidates.sort((a, b) => b.addedDb - a.addedDb).slice(0, n);
 }
 
 async function quantizeStaticOnce(input: Model, options: StaticOptions, ctx: PassContext, sensitive: (node: Node) => boolean): Promise<Model> {
@@ -90,10 +116,18 @@ async function quantizeStaticOnce(input: Model, options: StaticOptions, ctx: Pas
   if (perChannel && opset < 13) ctx.note('per-tensor weights (per-channel DequantizeLinear needs opset 13)', 1);
   const byPattern = exclusionPredicate(options.not_quant_pattern);
   const excluded = (node: Node): boolean => byPattern(node) || sensitive(node);
-  const model = applyNoted(input, staticPrepareRules(excluded), ctx);
+  let model = applyNoted(input, staticPrepareRules(excluded), ctx);
+  // QAttention reads uint8 input only.
+  const attention = !options.qdqOnly && options.fuse_attention && opTypes.includes('MatMul') && activationType === DataType.UINT8;
+  if (attention) {
+    const fused = applyAttentionFusion(model, { form: 'Attention', perChannel, excluded }, ctx.driver);
+    for (const [rule, n] of fused.stats.applied) ctx.note(rule, n);
+    for (const [why, n] of fused.misses) ctx.note(`attention left unfused (${why})`, n);
+    model = fused.model;
+  }
 
   const placement = placeQuantizers(model, {
-    kernelOps: opTypes.filter((t) => KERNEL_OPS.includes(t)), qlinear: true, perChannel, activationType, excluded, rangeRules: staticRangeRules,
+    kernelOps: opTypes.filter((t) => KERNEL_OPS.includes(t)), qlinear: true, attention, integerToFloat: !options.qdqOnly, perChannel, activationType, excluded, rangeRules: staticRangeRules,
   });
   ctx.note('static: kernels', placement.kernels.length);
   const keptFloat = new Map<string, number>();
@@ -123,7 +157,7 @@ async function quantizeStaticOnce(input: Model, options: StaticOptions, ctx: Pas
     atProducer: new Set(placement.atProducer.keys()),
     atConsumer: new Set(placement.atConsumer.keys()),
     kernels: new Map(placement.kernels.map((k) => [k.node.outputs[0], k])),
-    biasAdds: new Map(placement.kernels.filter((k) => k.bias?.add).map((k) => [k.node.outputs[0], k])),
+    biasAdds: new Map(placement.kernels.filter((k) => k.bias?.add && !k.integerToFloat).map((k) => [k.node.outputs[0], k])),
   };
   const producers = new Set<string>();
   for (const node of model.graph.nodes) if (node.outputs.some((o) => data.atProducer.has(o))) producers.add(node.opType);
@@ -133,8 +167,10 @@ async function quantizeStaticOnce(input: Model, options: StaticOptions, ctx: Pas
   });
   let out = model;
   for (const set of [rules.kernels, rules.outputs, rules.cleanup]) out = applyNoted(out, set, ctx);
+  if (out === input) return input;
   // The float weights and biases the rules replaced are now unread.
-  return out === input ? input : removeDeadCode(out);
+  const live = removeDeadCode(out);
+  return live.graph.nodes.some((n) => n.domain === 'com.microsoft') ? importMicrosoftDomain(live) : live;
 }
 
 function applyNoted(model: Model, rules: RuleSet, ctx: PassContext): Model {

@@ -2,6 +2,8 @@
 // [causal mask] → Softmax → ·V → Transpose → Reshape) becomes onnxruntime's com.microsoft.Attention, or, with
 // dynamic quantization, com.microsoft.QAttention: one integer Q/K/V GEMM and the attention itself in one kernel,
 // instead of three integer GEMMs, two batched float MatMuls, a Softmax and four Transpose + Reshape pairs.
+// Static mode fuses to float Attention first, calibrates its input, then quant/static-quantize-attention makes
+// it a QAttention with that range.
 import { produce } from 'immer';
 import { defineRule, RuleSet, type Rule, type RuleContext } from '../../src/rewrite/rule.js';
 import { constant, op, v, type Match, type NodePattern } from '../../src/rewrite/pattern.js';
@@ -194,7 +196,7 @@ function establish(m: Match, ctx: RuleContext, options: FuseAttentionOptions): F
 }
 
 /** Weights quantized exactly as quant/dynamic-matmul quantizes each projection, laid side by side: [D, 3N]. */
-function quantizedColumns(ws: readonly Tensor[], perChannel: boolean): { codes: Tensor; scale: Tensor } {
+export function quantizedColumns(ws: readonly Tensor[], perChannel: boolean): { codes: Tensor; scale: Tensor } {
   const parts: QuantizedWeight[] = ws.map((w) => quantizeWeight(w, { dataType: DataType.INT8, symmetric: true, axis: perChannel ? 1 : undefined }));
   const [rows, n] = ws[0].dims;
   const codes = new Int8Array(rows * n * parts.length);
@@ -210,6 +212,18 @@ function quantizedColumns(ws: readonly Tensor[], perChannel: boolean): { codes: 
     codes: Tensor.fromArray(DataType.INT8, [rows, n * parts.length], codes),
     scale: Tensor.fromArray(DataType.FLOAT, uniform ? [] : [perColumn.length], perColumn),
   };
+}
+
+/** [D, P·N] → P tensors [D, N] (the inverse of concatColumns). */
+export function splitColumns(w: Tensor, parts: number): Tensor[] {
+  const [rows, total] = w.dims;
+  const n = total / parts;
+  const values = w.toFloat32();
+  return Array.from({ length: parts }, (_, i) => {
+    const out = new Float32Array(rows * n);
+    for (let r = 0; r < rows; r++) out.set(values.subarray(r * total + i * n, r * total + (i + 1) * n), r * n);
+    return Tensor.fromArray(DataType.FLOAT, [rows, n], out);
+  });
 }
 
 export function fuseAttention(options: FuseAttentionOptions, masked: boolean): Rule {
@@ -271,6 +285,11 @@ export function applyAttentionFusion(model: Model, options: FuseAttentionOptions
     driver.onMiss?.(rule, node, why);
   };
   const { model: out, stats } = applyRules(model, fuseAttentionRules(options), { ...driver, onMiss });
-  if (out === model || opsetVersion(out, MS) !== undefined) return { model: out, stats, misses };
-  return { model: produce(out, (d) => { d.opsetImport.push({ domain: MS, version: 1 }); }), stats, misses };
+  return { model: out === model ? out : importMicrosoftDomain(out), stats, misses };
+}
+
+/** The model importing com.microsoft (version 1), for the contrib ops rules write. */
+export function importMicrosoftDomain(model: Model): Model {
+  if (opsetVersion(model, MS) !== undefined) return model;
+  return produce(model, (d) => { d.opsetImport.push({ domain: MS, version: 1 }); });
 }

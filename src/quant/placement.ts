@@ -5,11 +5,14 @@
 //
 // What onnxruntime (CPU, x86, 1.30) fuses, and so what this analysis aims at:
 //   kernels   DQ(x), DQ(w int8)[, DQ(b int32)] → Conv → Q               ⇒ QLinearConv (needs the output Q)
-//             DQ(x), DQ(w int8) → MatMul → Q | (no Q)                 ⇒ QLinearMatMul | MatMulIntegerToFloat
+//             DQ(x), DQ(w int8) → MatMul → Q | (no Q)                 ⇒ QLinearMatMul | MatMulIntegerToFloat (a following
+//             bias Add stays float: where it does not become a Gemm, the rules write MatMulIntegerToFloat with the bias)
 //             DQ(x), DQ(w int8)[, DQ(b int32)] → Gemm → Q | (no Q)     ⇒ QGemm (u8 | float output); a MatMul → Add(bias)
 //             with static shapes becomes Gemm first (MatMulAddFusion), so its bias must be DQ(int32) too
 //   qlinear   DQ… → Add/Mul/Concat/Where/AveragePool/GlobalAveragePool/Sigmoid/Softmax/LeakyRelu → Q ⇒ QLinear*
 //   pass      DQ → Reshape/Transpose/Gather/Slice/… → Q with equal parameters ⇒ both dropped (runs on uint8)
+//   attention com.microsoft.Attention (float, from quant/fuse-attention) becomes QAttention: it takes a uint8 input
+//             and int8 weights directly (no QDQ form), so its input is quantized in front of it, its output float
 // A node fuses only if every reader of its output is a Q (so a quantized output is quantized for all readers), its
 // output is no graph output, and a single Relu/Clip reader is absorbed only when the Q makes it redundant — a
 // MatMul whose one reader is a Relu/Clip or an Add is therefore given its output Q (else it is not fused at all,
@@ -30,6 +33,9 @@ export const QLINEAR_OPS: readonly string[] = ['Add', 'Mul', 'Concat', 'Where', 
 /** Data-movement ops onnxruntime runs on the integers when the DQ before and the Q after have equal parameters. */
 export const PASS_THROUGH_OPS: readonly string[] = ['Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Gather', 'GatherElements', 'Slice', 'Expand', 'Tile', 'MaxPool', 'Resize', 'Split'];
 
+/** The float com.microsoft.Attention that static mode turns into QAttention. */
+export const isAttention = (n: Node): boolean => n.opType === 'Attention' && n.domain === 'com.microsoft';
+
 /** Scale and zero point of one activation quantizer. */
 export interface ActivationParams {
   readonly scale: number;
@@ -49,7 +55,7 @@ export interface KernelPlacement {
   readonly node: Node;
   /** The activation input (input 0). */
   readonly input: string;
-  /** The constant float weight (input 1). */
+  /** The constant float weight (input 1; Attention: Q, K and V side by side). */
   readonly weight: Tensor;
   /** Per-channel axis of the weight; undefined: one scale. */
   readonly axis?: number;
@@ -57,6 +63,11 @@ export interface KernelPlacement {
   readonly bias?: { readonly tensor: Tensor; readonly value: string; readonly add?: Node };
   /** Whether the kernel's (unit's) output is quantized too (QLinearConv/QLinearMatMul/QGemm with u8 output). */
   readonly quantizedOutput: boolean;
+  /**
+   * MatMul → Add(bias) that onnxruntime will not turn into a Gemm (shapes not static): written as
+   * com.microsoft.MatMulIntegerToFloat with the bias inside, since its own QDQ fusion leaves the Add in float.
+   */
+  readonly integerToFloat?: boolean;
 }
 
 export interface Placement {
@@ -78,6 +89,10 @@ export interface PlacementOptions {
   readonly kernelOps: readonly string[];
   /** Also place QLinear* and pass-through ops between quantized nodes. */
   readonly qlinear: boolean;
+  /** Quantize com.microsoft.Attention nodes (into QAttention: uint8 input, int8 weights, float output). */
+  readonly attention?: boolean;
+  /** Write a MatMul → Add(bias) onnxruntime makes no Gemm of as MatMulIntegerToFloat (else the Add stays float). */
+  readonly integerToFloat?: boolean;
   readonly perChannel: boolean;
   readonly activationType: QuantType;
   readonly excluded: (node: Node) => boolean;
@@ -163,6 +178,8 @@ interface Unit {
   clip?: Node;
   /** The output must be quantized for onnxruntime to fuse the node at all. */
   forced: boolean;
+  /** The kernel's output is float whatever reads it (QAttention, MatMulIntegerToFloat). */
+  readonly floatOutput?: boolean;
 }
 
 const isDefaultDomain = (n: Node): boolean => n.domain === '' || n.domain === 'ai.onnx';
@@ -188,6 +205,12 @@ export function placeQuantizers(model: Model, options: PlacementOptions): Placem
     options.rangeRules.find((r) => r.ops.includes(node.opType))?.range(node, constant, opset);
 
   for (const node of g.nodes) {
+    if (options.attention && isAttention(node)) {
+      const why = options.excluded(node) ? 'excluded by the configuration' : attentionProblem(node);
+      if (typeof why === 'string') skipped.set(node, why);
+      else units.set(node, why);
+      continue;
+    }
     if (!isDefaultDomain(node)) continue;
     const role = KERNEL_OPS.includes(node.opType) ? 'kernel' : QLINEAR_OPS.includes(node.opType) ? 'qlinear'
       : PASS_THROUGH_OPS.includes(node.opType) ? 'passThrough' : undefined;
@@ -238,7 +261,7 @@ export function placeQuantizers(model: Model, options: PlacementOptions): Placem
         axis = perChannel ? weightAxisFor('MatMul', 1, {}, 2) : undefined;
         const out = node.outputs[0];
         const next = readers(out);
-        if (gemmFusable(x) && next.length === 1 && !index.graphOutputs.has(out) && next[0].opType === 'Add' && isDefaultDomain(next[0])) {
+        if ((gemmFusable(x) || options.integerToFloat) && next.length === 1 && !index.graphOutputs.has(out) && next[0].opType === 'Add' && isDefaultDomain(next[0])) {
           const add = next[0];
           const other = add.inputs[0] === out ? add.inputs[1] : add.inputs[0];
           const b = constant(other);
@@ -266,8 +289,26 @@ export function placeQuantizers(model: Model, options: PlacementOptions): Placem
         break;
       }
     }
-    const unit: Unit = { root: node, role: 'kernel', inputs: [x], outputs: [bias?.add ? bias.add.outputs[0] : node.outputs[0]], forced: node.opType === 'Conv' };
-    unit.kernel = { node, input: x, weight: w, axis, bias };
+    const integerToFloat = !!bias?.add && !gemmFusable(x);
+    const outputs = [bias?.add ? bias.add.outputs[0] : node.outputs[0]];
+    const unit: Unit = { root: node, role: 'kernel', inputs: [x], outputs, forced: node.opType === 'Conv', floatOutput: integerToFloat };
+    unit.kernel = { node, input: x, weight: w, axis, bias, ...(integerToFloat ? { integerToFloat } : {}) };
+    return unit;
+  }
+
+  function attentionProblem(node: Node): Unit | string {
+    const [x, wName, bName, ...rest] = node.inputs;
+    if (rest.some((i) => i)) return 'it has a mask, past or attention bias input';
+    if (node.attributes.some((a) => a.name === 'qkv_hidden_sizes' || a.name === 'do_rotary')) return 'QAttention has no qkv_hidden_sizes or do_rotary';
+    const w = constant(wName);
+    if (!w || w.dataType !== DataType.FLOAT || w.dims.length !== 2 || w.dims[1] % 3 !== 0) return 'its weight is not a constant float [D, 3N] matrix';
+    const b = bName ? constant(bName) : undefined;
+    if (bName && (!b || b.dataType !== DataType.FLOAT || b.size !== w.dims[1])) return 'its bias is not a constant float vector';
+    if (fromDQ(x)) return 'its input is already quantized';
+    if (!isFloat(x)) return 'its input is not a float32 activation';
+    // Per-column weight scales are an input of QAttention itself: no opset condition.
+    const unit: Unit = { root: node, role: 'kernel', inputs: [x], outputs: [node.outputs[0]], forced: false, floatOutput: true };
+    unit.kernel = { node, input: x, weight: w, axis: options.perChannel ? 1 : undefined };
     return unit;
   }
 
@@ -292,7 +333,7 @@ export function placeQuantizers(model: Model, options: PlacementOptions): Placem
   // Kernels and QLinear ops take a following Relu/Clip into the unit when the output quantizer makes it redundant;
   // a MatMul/Gemm read by a single Relu/Clip or Add (not its bias) must quantize its output to be fused.
   for (const unit of units.values()) {
-    if (unit.role === 'passThrough') continue;
+    if (unit.role === 'passThrough' || unit.floatOutput) continue;
     const out = unit.outputs[0];
     const next = readers(out);
     if (next.length !== 1 || index.graphOutputs.has(out)) continue;
@@ -349,7 +390,7 @@ export function placeQuantizers(model: Model, options: PlacementOptions): Placem
   const leadsToQuantized = (value: string, depth = 0): boolean => depth <= 8 && readers(value).some((n) =>
     takesQuantized(n, value) || (transparent(n, value) && n.outputs.some((o) => leadsToQuantized(o, depth + 1))));
   const someReaderQuantized = (value: string): boolean => leadsToQuantized(value);
-  const outputQuantized = (u: Unit): boolean => live.has(u) && (u.forced || (u.role === 'kernel' ? u.outputs.some(someReaderQuantized) : u.outputs.every(allReadersQuantized)));
+  const outputQuantized = (u: Unit): boolean => live.has(u) && !u.floatOutput && (u.forced || (u.role === 'kernel' ? u.outputs.some(someReaderQuantized) : u.outputs.every(allReadersQuantized)));
   // Values already read by a QuantizeLinear (QAT exports) keep their quantizers: no second one where they are made.
   const alreadyQuantized = (v: string): boolean => readers(v).some((n) => n.opType === 'QuantizeLinear');
   const arrivesQuantized = (v: string): boolean => {

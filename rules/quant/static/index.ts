@@ -1,7 +1,8 @@
 // The static (QDQ) quantization rule family, in the rule sets the pass applies one after the other:
 //   prepare  float rewrites that let more of the model fuse (BatchNormalization folded into its Conv), before placement
 //   kernels  quantizers in front of kernels, int8 weights, int32 biases (keyed by the kernels' outputs, which
-//            these rules leave alone)
+//            these rules leave alone); float Attention → QAttention; MatMul + bias Add → MatMulIntegerToFloat where
+//            onnxruntime makes no Gemm of them
 //   outputs  quantizers right after the nodes whose outputs are quantized (renames those outputs, so it runs after)
 //   cleanup  clips made redundant by their quantizer, duplicate quantizers
 // plus the range rules the placement applies before calibration.
@@ -13,6 +14,8 @@ import type { StaticQuantData } from './data.js';
 import { quantizeInput } from './quantize-input.js';
 import { quantizeWeightRule } from './quantize-weight.js';
 import { quantizeBias } from './quantize-bias.js';
+import { quantizeAttention } from './quantize-attention.js';
+import { matmulIntegerToFloat } from './matmul-integer-to-float.js';
 import { quantizeOutput } from './quantize-output.js';
 import { removeClip } from './remove-clip.js';
 import { shareQuantize } from './share-quantize.js';
@@ -20,7 +23,7 @@ import { adoptClipRange } from './adopt-clip-range.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
 
 export type { StaticQuantData, Quantizer } from './data.js';
-export { quantizeInput, quantizeWeightRule, quantizeBias, quantizeOutput, removeClip, shareQuantize, adoptClipRange, foldBatchNorm };
+export { quantizeInput, quantizeWeightRule, quantizeBias, quantizeAttention, matmulIntegerToFloat, quantizeOutput, removeClip, shareQuantize, adoptClipRange, foldBatchNorm };
 
 export const staticRangeRules: readonly RangeRule[] = [adoptClipRange];
 
@@ -38,7 +41,7 @@ export function staticPrepareRules(excluded: (node: Node) => boolean): RuleSet {
 export function staticQuantRules(data: StaticQuantData, options: { producerOps: readonly string[]; gather?: (node: Node) => boolean }): StaticRuleSets {
   return {
     kernels: new RuleSet('quant-static-kernels', [
-      quantizeInput(data), quantizeWeightRule(data), quantizeBias(data),
+      quantizeInput(data), quantizeWeightRule(data), quantizeBias(data), quantizeAttention(data), matmulIntegerToFloat(data),
       ...(options.gather ? [gatherWeight(options.gather)] : []),
     ]),
     outputs: new RuleSet('quant-static-outputs', options.producerOps.length ? [quantizeOutput(data, options.producerOps)] : []),

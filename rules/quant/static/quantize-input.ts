@@ -14,7 +14,9 @@ export function quantizeInput(data: StaticQuantData): Rule {
     description: 'a quantizer in front of a kernel whose input is made in float',
     pattern: op(KERNEL_OPS, [v('x')]),
     check: (m) => {
-      if (!data.kernels.has(m.root.outputs[0])) return 'the placement keeps it float';
+      const kernel = data.kernels.get(m.root.outputs[0]);
+      if (!kernel) return 'the placement keeps it float';
+      if (kernel.integerToFloat) return 'it becomes MatMulIntegerToFloat (quant/static-matmul-integer-to-float)';
       if (!data.atConsumer.has(m.values.x)) return 'its input is quantized where it is made, or already';
       return true;
     },

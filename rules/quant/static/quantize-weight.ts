@@ -13,7 +13,11 @@ export function quantizeWeightRule(data: StaticQuantData): Rule {
     name: 'quant/static-quantize-weight',
     description: 'kernel weights stored in int8 and dequantized for the fused integer kernel',
     pattern: op(KERNEL_OPS, [v('x'), constant('w', (t) => t.dataType === DataType.FLOAT)]),
-    check: (m) => (data.kernels.has(m.root.outputs[0]) ? true : 'the placement keeps it float'),
+    check: (m) => {
+      const kernel = data.kernels.get(m.root.outputs[0]);
+      if (!kernel) return 'the placement keeps it float';
+      return kernel.integerToFloat ? 'it becomes MatMulIntegerToFloat (quant/static-matmul-integer-to-float)' : true;
+    },
     rewrite: (m, b) => {
       const kernel = data.kernels.get(m.root.outputs[0])!;
       const w = kernelWeight(kernel, data.quantizers.get(kernel.input)!.params.scale);
