@@ -4,7 +4,8 @@
 // convs, residual Adds and Concats — ranks each group's units by l1/l2 norm over all its tensors, and removes the
 // least important, so the model really gets smaller and faster in any runtime. What it cannot follow stays whole
 // and is reported with the reason. With calibration data, each removed channel's mean activation is folded into its
-// consumer's bias (passes/prune/compensate.ts).
+// consumer's bias (passes/prune/compensate.ts), or each consumer's kept weights and bias are solved by least squares
+// to reproduce its unpruned output (passes/prune/reconstruct.ts).
 import { definePass, type PassContext } from '../src/passes/pass.js';
 import type { OptionsOf, OptionsSchema } from '../src/passes/options.js';
 import { allclose, exact } from '../src/passes/contract.js';
@@ -17,6 +18,7 @@ import { findChannelGroups, type ChannelGroup } from './prune/groups.js';
 import { chooseUnits, type Criterion, globalKeptCounts, keptCount, unitImportance } from './prune/select.js';
 import { applyChoice } from './prune/transform.js';
 import { compensate, type CompensationPlan } from './prune/compensate.js';
+import { reconstruct } from './prune/reconstruct.js';
 import { calibrationData, type CalibrationSource } from '../src/calib/data.js';
 
 export { findChannelGroups, type ChannelGroup, type GroupAnalysis, type GroupSlice, type Rejection } from './prune/groups.js';
@@ -35,10 +37,13 @@ const PRUNE_OPTIONS = {
   round_to: { type: 'integer', default: 1, min: 1, description: 'keep channel counts multiples of this (8 for SIMD; not applied to heads)' },
   reorder: { type: 'boolean', default: false, description: 'sort each group\'s units by importance (most important first); with ratio 0 nothing is removed' },
   skip: { type: 'list', default: [], description: 'producer nodes whose groups stay whole: name (first output name for an unnamed node) substrings or /regex/' },
-  compensate: { type: 'boolean', default: true, description: 'fold each removed channel\'s mean activation (over the calibration data) into its consumer\'s bias; needs calib or calib_data, nothing is compensated without' },
+  compensate: { type: 'boolean', default: true, description: 'compensate the consumers of removed channels on calibration data (see compensation); needs calib or calib_data, nothing is compensated without' },
+  compensation: { type: 'enum', values: ['mean', 'lstsq'], default: 'mean', description: 'mean: fold each removed channel\'s mean activation into its consumer\'s bias; lstsq: solve each consumer\'s kept weights and bias by ridge least squares to reproduce its unpruned output' },
+  sequential: { type: 'boolean', default: true, description: 'lstsq: solve consumers stage by stage on the pruned model\'s own inputs (corrects the error of earlier layers; the data is read once per stage, so calib_data must be re-iterable, e.g. an array); false: one run of the unpruned model' },
+  ridge: { type: 'number', default: 0.1, min: 0, description: 'lstsq: how hard the solve pulls toward the kept weights as they were (λ as a multiple of the mean squared kept input feature; large: mean compensation); 0: chosen per consumer by 4-fold cross-validation over the calibration samples (slow on wide layers)' },
   calib: { type: 'string', default: '', description: 'compensation data: a folder of test_data_set_*/input_N.pb folders or of <input>.npy files (--prune-calib DIR)' },
   calib_data: { type: 'data', default: undefined, description: 'compensation feeds as an (async) iterable of {input: Tensor} (in code)' },
-  batch_num: { type: 'integer', default: 10, min: 1, description: 'calibration batches run for the means' },
+  batch_num: { type: 'integer', default: 10, min: 1, description: 'calibration batches run for compensation' },
 } as const satisfies OptionsSchema;
 
 type PruneOptions = OptionsOf<typeof PRUNE_OPTIONS>;
@@ -46,7 +51,8 @@ type PruneOptions = OptionsOf<typeof PRUNE_OPTIONS>;
 export const prune = definePass({
   name: 'prune',
   description: 'structured pruning: remove the least important FFN/MLP hidden units, attention heads and conv channels (l1/l2 norm over each dependency group); '
-    + 'with calibration data, each removed channel\'s mean activation is folded into its consumer\'s bias (without data, no compensation)',
+    + 'with calibration data, each removed channel\'s mean activation is folded into its consumer\'s bias, or (compensation lstsq) each consumer '
+    + 'is refitted by least squares to its unpruned output (without data, no compensation)',
   options: PRUNE_OPTIONS,
   // Outputs change. When every removed unit's weights are zero the outputs stay allclose (what the property tests
   // check), and reordering alone keeps them allclose; otherwise the pass promises a valid model with the same
@@ -68,14 +74,32 @@ export const prune = definePass({
         return out;
       }
       const data = calibrationData(model, source, { batchNum: options.batch_num });
-      const { graph, sinks, compensated } = await compensate(model, out.graph, plan, data);
+      let graph: Graph, how: string;
+      if (options.compensation === 'lstsq') {
+        const r = await reconstruct(model, out.graph, plan, data, { ridge: options.ridge, sequential: options.sequential });
+        ({ graph } = r);
+        how = `${r.compensated} of ${r.sinks} consumers of removed channels (least-squares reconstruction, `
+          + `${options.sequential ? `sequential, ${r.stages} stages` : 'one-shot'}, ${ridgeSummary(options.ridge, r.ridges)})`;
+      } else {
+        const r = await compensate(model, out.graph, plan, data);
+        ({ graph } = r);
+        how = `${r.compensated} of ${r.sinks} consumers of removed channels (mean activations folded into their biases)`;
+      }
       const next = graph === out.graph ? out : { ...out, graph };
-      ctx.note('compensated', `${compensated} of ${sinks} consumers of removed channels (mean activations folded into their biases)`);
+      ctx.note('compensated', how);
       report(model, next, pruned, ctx);
       return next;
     },
   },
 });
+
+/** "ridge 0.1", or the cross-validated choices counted ("ridge by cross-validation: 0.1 ×3, 1 ×2"). */
+function ridgeSummary(fixed: number, used: readonly number[]): string {
+  if (fixed > 0) return `ridge ${fixed}`;
+  const counts = new Map<number, number>();
+  for (const r of used) counts.set(r, (counts.get(r) ?? 0) + 1);
+  return `ridge by cross-validation: ${[...counts].sort((a, b) => a[0] - b[0]).map(([r, n]) => `${r} ×${n}`).join(', ')}`;
+}
 
 interface PrunedGroup {
   readonly group: ChannelGroup;

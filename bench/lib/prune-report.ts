@@ -11,9 +11,11 @@ export interface PruneRequest {
   readonly seed?: number;
   readonly targets?: readonly ('mlp' | 'heads' | 'conv')[];
   readonly round_to?: number;
-  /** Calibration feeds for mean-activation compensation (none: plain pruning). */
+  /** Calibration feeds for compensation (none: plain pruning). */
   readonly calib_data?: unknown;
   readonly batch_num?: number;
+  /** mean (the pass's default) or lstsq. */
+  readonly compensation?: 'mean' | 'lstsq';
 }
 
 /** Fails the bench in one line when an input it needs is not there (or an argument is wrong). */

@@ -107,19 +107,21 @@ export async function sweepReport<M extends Record<string, number>>(
 }
 
 export interface CompensationComparison {
-  /** Both tables, plain first, ready to print. */
+  /** The three tables (plain, mean, least squares), ready to print. */
   readonly text: string;
-  /** l1 vs random, uncompensated (info) and compensated (the target). */
+  /** l1 vs random: uncompensated and mean-compensated (info), least-squares reconstruction (the target). */
   readonly plain: SweepReport['l1VsRandom'];
-  readonly compensated: SweepReport['l1VsRandom'];
-  readonly json: { readonly plain: unknown; readonly compensated: unknown };
+  readonly mean: SweepReport['l1VsRandom'];
+  readonly lstsq: SweepReport['l1VsRandom'];
+  readonly json: { readonly plain: unknown; readonly mean: unknown; readonly lstsq: unknown };
   /** The plain sweep's variants (for checks on the pruned shapes). */
   readonly variants: readonly Variant[];
 }
 
 /**
- * The same sweep twice: plain pruning, then with each removed channel's mean activation over `calib` folded into
- * its consumer's bias; the same evaluation on both.
+ * The same sweep three times: plain pruning; each removed channel's mean activation over `calib` folded into its
+ * consumer's bias; each consumer refitted by least squares (sequential, the pass's default ridge). The same
+ * evaluation on all three.
  */
 export async function compensationSweeps<M extends Record<string, number>>(
   fp32: Model, base: Omit<PruneRequest, 'criterion' | 'seed' | 'calib_data'>, seeds: number, calib: unknown,
@@ -127,9 +129,14 @@ export async function compensationSweeps<M extends Record<string, number>>(
 ): Promise<CompensationComparison> {
   const variants = await criterionSweep(fp32, base, seeds);
   const plain = await sweepReport(fp32, variants, evaluate, columns, better, sizeOf);
-  const comp = await sweepReport(fp32, await criterionSweep(fp32, { ...base, calib_data: calib }, seeds), evaluate, columns, better, sizeOf);
-  const text = [`without compensation:\n${plain.text}`, `with mean-activation compensation:\n${comp.text}`,
-    `l1 vs random: without compensation ${plain.l1VsRandom.ok ? 'yes' : 'no'} (${plain.l1VsRandom.detail}); `
-    + `with ${comp.l1VsRandom.ok ? 'yes' : 'no'} (${comp.l1VsRandom.detail})`].join('\n');
-  return { text, plain: plain.l1VsRandom, compensated: comp.l1VsRandom, json: { plain: plain.json, compensated: comp.json }, variants };
+  const mean = await sweepReport(fp32, await criterionSweep(fp32, { ...base, calib_data: calib }, seeds), evaluate, columns, better, sizeOf);
+  const lstsq = await sweepReport(fp32, await criterionSweep(fp32, { ...base, calib_data: calib, compensation: 'lstsq' }, seeds), evaluate, columns, better, sizeOf);
+  const yes = (r: SweepReport): string => `${r.l1VsRandom.ok ? 'yes' : 'no'} (${r.l1VsRandom.detail})`;
+  const text = [`without compensation:\n${plain.text}`, `with mean-activation compensation:\n${mean.text}`,
+    `with least-squares reconstruction (sequential):\n${lstsq.text}`,
+    `l1 vs random: without compensation ${yes(plain)}; mean ${yes(mean)}; least squares ${yes(lstsq)}`].join('\n');
+  return {
+    text, plain: plain.l1VsRandom, mean: mean.l1VsRandom, lstsq: lstsq.l1VsRandom,
+    json: { plain: plain.json, mean: mean.json, lstsq: lstsq.json }, variants,
+  };
 }

@@ -15,8 +15,9 @@ export interface Sink {
   readonly weight: string;
   /** The weight axis contracted against the channels. */
   readonly weightAxis: number;
-  /** Channel indices (of the unpruned input) that go. */
+  /** Channel indices (of the unpruned input) that go, and those that stay in their new order. */
   readonly removed: readonly number[];
+  readonly kept: readonly number[];
   /** Output channels kept, in their new order (all of them when the sink's own outputs are not pruned). */
   readonly keptOutputs: readonly number[];
 }
@@ -46,7 +47,8 @@ export function compensationSinks(graph: Graph, analysis: DependencyAnalysis, ch
     const axes = sinkAxes(s.reader, graph);
     if (!axes || s.axis !== axes.inAxis) continue;
     seen.add(s.reader);
-    const kept = new Set(keptIndices(analysis, choice, s.layout));
+    const keptOrder = keptIndices(analysis, choice, s.layout);
+    const kept = new Set(keptOrder);
     const n = graph.initializers.get(s.tensor)!.dims[s.axis];
     const removed = Array.from({ length: n }, (_, i) => i).filter((i) => !kept.has(i));
     if (removed.length === 0) continue;
@@ -54,7 +56,7 @@ export function compensationSinks(graph: Graph, analysis: DependencyAnalysis, ch
     const outputs = graph.initializers.get(s.tensor)!.dims[axes.outAxis];
     const all: AxisLayout = [{ length: outputs }];
     sinks.push({
-      node: s.reader, value: s.reader.inputs[0], axis: axes.valueAxis, weight: s.tensor, weightAxis: axes.inAxis, removed,
+      node: s.reader, value: s.reader.inputs[0], axis: axes.valueAxis, weight: s.tensor, weightAxis: axes.inAxis, removed, kept: keptOrder,
       keptOutputs: keptIndices(analysis, choice, out?.layout ?? all),
     });
   }

@@ -57,7 +57,7 @@ function shiftedBias(bias: Tensor, shift: Float32Array): Tensor | undefined {
  * The pruned graph with every sink's bias shifted by its removed channels' mean contribution (sliced to the outputs
  * it kept): a Conv's B, a Gemm's C, a MatMul's bias Add — created when there is none. Returns how many sinks changed.
  */
-function foldShifts(pruned: Graph, shifts: ReadonlyMap<Node, Float32Array>, legacyInputs: boolean): { graph: Graph; compensated: number } {
+export function foldShifts(pruned: Graph, shifts: ReadonlyMap<Node, Float32Array>, legacyInputs: boolean): { graph: Graph; compensated: number } {
   const index = graphIndex(pruned);
   const byOutput = new Map(pruned.nodes.map((n) => [n.outputs[0], n]));
   const taken = new Set([...pruned.initializers.keys(), ...pruned.nodes.flatMap((n) => n.outputs), ...pruned.inputs.map((v) => v.name)]);
