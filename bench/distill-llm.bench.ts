@@ -1,34 +1,37 @@
 // Recovering a pruned LM by distillation: stories260K (../shared/models) after cleanup, 25 % structured pruning
 // (heads GQA-consistent, SwiGLU FFN units), then distilled from the fp32 model on text the fp32 model sampled
-// itself (never the validation stories: those only measure). KL at T = 1: the student's T = 1 distribution is
-// what perplexity scores, and at T = 1 the loss is the cross-entropy against the teacher's full next-token
-// distribution at every position (less the teacher's entropy, a constant). AdamW, warm-up + cosine, gradients clipped to norm 1; the checkpoint is chosen
-// by perplexity on held-out sampled rows. Sampling without a KV cache costs the square of the length, so stories
-// are sampled short and packed end to end into long rows (BOS opens each, as llama2.c packs TinyStories). Samples
-// are cached in .tmp/bench-distill-llm by their settings.
+// itself (never the validation stories: those only measure). KL at T = 1 on the logits: the student's T = 1
+// distribution is what perplexity scores (the cross-entropy against the teacher's full next-token distribution,
+// less a constant). Beside it, MSE on every RMSNorm input (the residual stream, whose width pruning keeps), each
+// over the teacher's variance and `--hidden` shared among them: per token 64 targets per layer, not one
+// distribution at the end. AdamW, warm-up + cosine, clip 1; the checkpoint is chosen by perplexity on held-out
+// sampled rows. Sampling without a KV cache costs the square of the length, so stories are sampled short and packed
+// end to end into long rows (BOS opens each, as llama2.c packs TinyStories), cached in .tmp/bench-distill-llm.
 //   node dist/bench/distill-llm.bench.js [--rows N (256)] [--held-out N (4)] [--sample-length N (128)] [--pack N (4)]
-//        [--batch N (4)] [--epochs N (8)] [--lr X (2e-3)] [--T X (1)] [--eval-iter N (128)] [--threads N (2)] [--seed N (0)]
+//        [--batch N (4)] [--epochs N (16)] [--lr X (4e-3)] [--T X (1)] [--hidden X (5; 0: logits only)]
+//        [--eval-iter N (256)] [--threads N (2)] [--seed N (0)]
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cleanup, compile, loadModel, modelStats, prune, saveModel } from '../src/index.js';
 import { packSequences, sampleSequences, sequenceFeeds } from '../src/data/lm-sampling.js';
-import { splitRows, stackRows } from '../src/cli/distill-data.js';
+import { orderedBatches, splitRows, stackRows } from '../src/cli/distill-data.js';
+import { hiddenStatePairs, rmsNormInputs, valueVariances } from '../src/cli/distill-hidden.js';
 import { distillStudent, planDistillation } from '../src/cli/distill-train.js';
 import { perplexity, STORIES_MODEL, validationStories } from '../test/helpers/perplexity.js';
 import { REPO_ROOT } from '../test/helpers/paths.js';
 import { table } from './lib/measure.js';
 
-const arg = (name: string, fallback: number): number => {
+const arg = (name: string, fallback: number, zeroOk = false): number => {
   const i = process.argv.indexOf(`--${name}`);
   if (i < 0) return fallback;
   const n = Number(process.argv[i + 1]);
-  if (!(n > 0)) throw new Error(`--${name} needs a positive number, got ${process.argv[i + 1]}`);
+  if (!(n > 0 || (zeroOk && n === 0))) throw new Error(`--${name} needs a positive number, got ${process.argv[i + 1]}`);
   return n;
 };
 const o = {
   rows: arg('rows', 256), heldOut: arg('held-out', 4), sampleLength: arg('sample-length', 128), pack: arg('pack', 4), batch: arg('batch', 4),
-  epochs: arg('epochs', 8), lr: arg('lr', 2e-3), T: arg('T', 1), evalIter: arg('eval-iter', 128), threads: arg('threads', 2),
+  epochs: arg('epochs', 16), lr: arg('lr', 4e-3), T: arg('T', 1), hidden: arg('hidden', 5, true), evalIter: arg('eval-iter', 256), threads: arg('threads', 2),
   seed: process.argv.includes('--seed') ? Number(process.argv[process.argv.indexOf('--seed') + 1]) : 0,
 };
 const TARGET = 1.1; // within 10 % of fp32
@@ -54,7 +57,11 @@ const length = o.sampleLength * o.pack;
 const { train, heldOut } = splitRows(await stackRows(sequenceFeeds(packSequences(sequences, o.pack))), o.heldOut);
 
 const t0 = performance.now();
-const plan = planDistillation({ student: pruned, teacher: fp32, loss: 'kl_div', T: o.T, optimizer: { kind: 'adamw', weightDecay: 0.01 }, clipNorm: 1 });
+const logits = fp32.graph.outputs[0].name;
+const hiddenValues = o.hidden > 0 ? rmsNormInputs(fp32) : [];
+const variances = await valueVariances(fp32, hiddenValues, orderedBatches(train, o.batch).slice(0, 2), o.threads);
+const pairs = [{ student: logits, teacher: logits }, ...hiddenStatePairs(hiddenValues, variances, o.hidden)];
+const plan = planDistillation({ student: pruned, teacher: fp32, loss: 'kl_div', T: o.T, pairs, optimizer: { kind: 'adamw', weightDecay: 0.01 }, clipNorm: 1 });
 const outcome = await distillStudent(plan, {
   train, heldOut, batch: o.batch, epochs: o.epochs, evalIter: o.evalIter, lr: o.lr, seed: o.seed, threads: o.threads, progress: 'log', logEvery: 40,
 });
@@ -75,7 +82,7 @@ console.log(table([
 ]));
 const best = r.best;
 console.log(`\ntraining data: ${o.rows} rows of ${length} tokens, each ${o.pack} stories of ${o.sampleLength} tokens sampled from the fp32 teacher at temperature 1 (${count} stories, ${samplingS.toFixed(0)} s${samplingS < 1 ? ', cached' : ''}); ${o.heldOut} more rows held out to pick the checkpoint`);
-console.log(`training: kl_div T ${o.T}, AdamW (lr ${o.lr}, weight decay 0.01, warm-up + cosine, clip 1), batch ${o.batch} × ${length} tokens, ${r.steps} steps (${o.epochs} epochs), ${plan.trained.length} tensors trained`);
+console.log(`training: kl_div T ${o.T} on the logits${o.hidden > 0 ? ` + ${hiddenValues.length} hidden-state MSE pairs (weight ${o.hidden})` : ''}, AdamW (lr ${o.lr}, weight decay 0.01, warm-up + cosine, clip 1), batch ${o.batch} × ${length} tokens, ${r.steps} steps (${o.epochs} epochs), ${plan.trained.length} tensors trained`);
 console.log(`time: ${trainWallS.toFixed(0)} s training wall (${(r.trainMs / 1000).toFixed(0)} s in steps), ${Math.round(r.samplesPerSec * length)} tokens/s, ${os.availableParallelism()} cores, ${o.threads} onnxruntime threads (machine shared with other jobs); whole bench ${((performance.now() - wall0) / 1000).toFixed(0)} s`);
 if (best) console.log(`checkpoint: step ${best.step}, held-out sampled-text perplexity ${fmt(-best.metric)} (before training ${fmt(outcome.metric!.before)})`);
 const pass = pplDistilled.perplexity <= TARGET * pplFp32.perplexity;

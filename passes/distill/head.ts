@@ -1,6 +1,7 @@
 // The distillation training graph: student and teacher merged (merge.ts), one loss term per student:teacher pair
-// (pairs.ts, losses.ts), summed, and optionally mixed with a hard-label cross-entropy on the student:
-//   without labels   loss = Σ_pairs distill(student, teacher)
+// (pairs.ts, losses.ts; a pair may bring its own loss and weight w), summed, and optionally mixed with a hard-label
+// cross-entropy on the student:
+//   without labels   loss = Σ_pairs w · distill(student, teacher)
 //   with labels      loss = r · Σ_pairs distill(student, teacher) + (1 − r) · CE(first pair's student value, labels)
 // where r is distill_loss_ratio. The scalar is added as graph output `loss` (or a fresh name when `loss` is taken);
 // the student's own outputs stay as they were.
@@ -17,9 +18,9 @@ import { type TensorType, tensorTypeOf } from '../../src/ir/types.js';
 import { inferModelTypes } from '../../src/shape/index.js';
 import { crossEntropy, klDiv, mse, type PairShapes, tokenWiseContrastive } from './losses.js';
 import { mergeTeacher } from './merge.js';
-import { checkPairs, type DistillPair, type PairMode, pickPairs } from './pairs.js';
+import { checkPairs, type DistillLoss, type DistillPair, type PairMode, pickPairs } from './pairs.js';
 
-export type DistillLoss = 'mse' | 'kl_div' | 'token_wise_contrastive';
+export type { DistillLoss } from './pairs.js';
 
 export interface DistillOptions {
   /** Default: a frozen copy of the student as given. */
@@ -64,12 +65,13 @@ export function buildDistillModel(student: Model, options: DistillOptions = {}):
   const merged = mergeTeacher(student, teacher);
   const studentTypes = inferModelTypes(student).types, teacherTypes = inferModelTypes(teacher).types;
   const ext = new GraphExtension(merged.model.graph, 'distill/');
-  const mergedPairs = pairs.map((p) => ({ student: p.student, teacher: merged.teacherNames.get(p.teacher)! }));
+  const mergedPairs = pairs.map((p) => ({ ...p, teacher: merged.teacherNames.get(p.teacher)! }));
 
   const terms = pairs.map((p, i) => {
     const typeS = studentTypes.get(p.student), typeT = teacherTypes.get(p.teacher);
     const s = asFloat32(ext, p.student, typeS), t = asFloat32(ext, mergedPairs[i].teacher, typeT);
-    return pairLoss(ext, options.loss ?? 'kl_div', s, t, options.T ?? 1, [typeS?.shape, typeT?.shape]);
+    const term = pairLoss(ext, p.loss ?? options.loss ?? 'kl_div', s, t, options.T ?? 1, [typeS?.shape, typeT?.shape]);
+    return p.weight === undefined || p.weight === 1 ? term : ext.op('Mul', [term, scalar(ext, 'distill/weight', p.weight)]);
   });
   const distillTerm = terms.reduce((sum, term) => ext.op('Add', [sum, term]));
 

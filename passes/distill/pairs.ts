@@ -14,7 +14,13 @@ export interface DistillPair {
   readonly student: string;
   /** A value of the teacher graph (its own name, before merging). */
   readonly teacher: string;
+  /** This pair's loss (default: the distillation's), e.g. mse on hidden states beside kl_div on the logits. */
+  readonly loss?: DistillLoss;
+  /** Factor on this pair's term (default 1), e.g. 1 / the teacher value's variance so layers weigh alike. */
+  readonly weight?: number;
 }
+
+export type DistillLoss = 'mse' | 'kl_div' | 'token_wise_contrastive';
 
 export type PairMode = 'outputs' | 'last_param_nodes';
 
@@ -60,6 +66,7 @@ export function checkPairs(student: Model, teacher: Model, pairs: readonly Disti
   for (const p of pairs) {
     if (!has(student.graph, p.student)) throw new Error(`the student has no value '${p.student}' (pair ${p.student}:${p.teacher})`);
     if (!has(teacher.graph, p.teacher)) throw new Error(`the teacher has no value '${p.teacher}' (pair ${p.student}:${p.teacher})`);
+    if (p.weight !== undefined && !(p.weight >= 0 && Number.isFinite(p.weight))) throw new Error(`pair ${p.student}:${p.teacher} needs a finite weight ≥ 0, got ${p.weight}`);
   }
 }
 
