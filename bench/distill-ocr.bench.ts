@@ -12,8 +12,8 @@
 // --fit crop each bucket's width is its narrowest line's and wider lines are cropped at random offsets (no white
 // padding: training on padded windows lowered the KL but worsened the readings at natural width), --fit pad pads
 // every line up to the bucket's widest.
-//   node dist/bench/distill-ocr.bench.js [--ratios 0.125] [--steps 400] [--batch 4] [--buckets 4] [--fit crop|pad]
-//        [--lr 1e-4] [--T 1] [--eval-lines 200] [--train-lines 1024] [--calib-lines 32] [--val-lines 128]
+//   node dist/bench/distill-ocr.bench.js [--ratios 0.125] [--steps 400] [--batch 4] [--buckets 8] [--fit crop|pad]
+//        [--lr 3e-5] [--weight-decay 0] [--T 1] [--eval-lines 200] [--train-lines 1024] [--calib-lines 32] [--val-lines 128]
 //        [--compensate 1] [--min-agreement 0.97] [--sensitivity-lines 32] [--validate-every 50] [--threads 2] [--seed 0]
 // One step runs student and teacher forward, the student backward and AdamW, all as one onnxruntime inference graph.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -44,11 +44,12 @@ const num = (name: string, fallback: number): number => {
 
 const o = {
   ratios: (arg('ratios') ?? '0.125').split(',').map(Number),
-  steps: num('steps', 400), batch: num('batch', 4), buckets: num('buckets', 4), fit: (arg('fit') ?? 'crop') as 'crop' | 'pad', lr: num('lr', 1e-4), T: num('T', 1),
+  steps: num('steps', 400), batch: num('batch', 4), buckets: num('buckets', 8), fit: (arg('fit') ?? 'crop') as 'crop' | 'pad', lr: num('lr', 3e-5), weightDecay: Number(arg('weight-decay') ?? 0), T: num('T', 1),
   minAgreement: Number(arg('min-agreement') ?? 0.97), sensitivityLines: num('sensitivity-lines', 32), compensate: arg('compensate') !== '0',
   evalLines: num('eval-lines', 200), trainLines: num('train-lines', 1024), calibLines: num('calib-lines', 32), valLines: Number(arg('val-lines') ?? 128), validateEvery: num('validate-every', 50),
   threads: num('threads', 2), seed: Number(arg('seed') ?? 0),
 };
+if (!(o.weightDecay >= 0)) throw new Error(`--weight-decay needs a number ≥ 0, got ${arg('weight-decay')}`);
 if (o.ratios.some((r) => !(r > 0 && r < 1))) throw new Error(`--ratios needs shares in (0, 1), got ${arg('ratios')}`);
 if (!hasImageMagick()) {
   console.log('needs ImageMagick and the Noto CJK fonts: apt-get install imagemagick fonts-noto-cjk');
@@ -83,6 +84,8 @@ interface Row {
   readonly samplesPerSec?: number;
   readonly firstLoss?: number;
   readonly lastLoss?: number;
+  /** Validation agreement with fp32 by step. */
+  readonly validations?: ReadonlyArray<{ step: number; metric: number }>;
   /** Groups left whole (sensitivity). */
   readonly skipped?: readonly string[];
 }
@@ -121,13 +124,13 @@ async function pruneAndDistill(ratio: number): Promise<Row[]> {
   const result = await distillBuckets({
     student: pruned, teacher: fp32, buckets, batch: o.batch, T: o.T, steps: o.steps,
     lr: warmupCosine({ peak: o.lr, warmupSteps: Math.max(1, Math.round(o.steps / 10)), totalSteps: o.steps, floor: o.lr / 50 }),
-    seed: o.seed, threads: o.threads, validate: valAgreement, validateEvery: o.validateEvery, log: (l) => console.log(`  ${l}`),
+    weightDecay: o.weightDecay, seed: o.seed, threads: o.threads, validate: valAgreement, validateEvery: o.validateEvery, log: (l) => console.log(`  ${l}`),
   });
   const trainWallS = seconds(t0);
   const distilledRow: Row = {
     label: `${out.at(-1)!.label} + distilled`, ratio, parameters, score: await recAccuracy(result.student, evalLines, dict, o.threads),
     skipped, steps: result.steps, bestStep: result.bestStep, trainWallS, samplesPerSec: result.samplesPerSec,
-    firstLoss: result.losses[0], lastLoss: mean(result.losses.slice(-10)),
+    firstLoss: result.losses[0], lastLoss: mean(result.losses.slice(-10)), validations: result.validations,
   };
   console.log(`${distilledRow.label}: character accuracy ${pct(distilledRow.score.accuracy)} after ${result.steps} steps (kept step ${result.bestStep}) in ${trainWallS.toFixed(0)} s`);
   return [...out, distilledRow];
@@ -144,7 +147,7 @@ function mean(xs: Float32Array): number {
 const base = rows[0].score.accuracy;
 const points = (r: Row): number => 100 * (r.score.accuracy - base);
 console.log(`\nPP-OCRv4 rec, ${evalLines.length} rendered evaluation lines (${chars} characters); training: ${trainLines.length} other lines, `
-  + `${o.buckets} width buckets (${o.fit}), batch ${o.batch}, AdamW peak lr ${o.lr}, warm-up + cosine, KL T=${o.T} on the pre-softmax logits, checkpoint chosen by agreement with fp32 on ${valLines.length} ${o.valLines > 0 ? 'validation (text seed 7)' : 'calibration'} lines; ${o.threads} threads on a `
+  + `${o.buckets} width buckets (${o.fit}), batch ${o.batch}, AdamW peak lr ${o.lr} (weight decay ${o.weightDecay}), warm-up + cosine, KL T=${o.T} on the pre-softmax logits, checkpoint chosen by agreement with fp32 on ${valLines.length} ${o.valLines > 0 ? 'validation (text seed 7)' : 'calibration'} lines; ${o.threads} threads on a `
   + `${os.availableParallelism()}-core machine shared with other jobs\n`);
 console.log(table([
   ['model', 'char accuracy', 'vs fp32 (points)', 'exact lines', 'parameters', 'steps (kept)', 'train wall', 'samples/s', 'KL first → last 10'],
