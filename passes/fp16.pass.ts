@@ -6,7 +6,7 @@ import { castDraft, produce } from 'immer';
 import { definePass } from '../src/passes/pass.js';
 import { allclose } from '../src/passes/contract.js';
 import { opsetVersion } from '../src/ir/model.js';
-import { valueNames } from '../src/rewrite/rename.js';
+import { freshNamer, valueNames } from '../src/rewrite/rename.js';
 import { applyRules } from '../src/rewrite/driver.js';
 import { removeDeadCode } from '../src/rewrite/dead-code.js';
 import { fp16Rules } from '../rules/fp16/index.js';
@@ -50,12 +50,7 @@ export const fp16 = definePass({
           maxFinite: options.max_finite_val,
         },
         range: { minPositive: options.min_positive_val, maxFinite: options.max_finite_val },
-        fresh: (hint) => {
-          let name = hint;
-          for (let k = 1; taken.has(name); k++) name = `${hint}_${k}`;
-          taken.add(name);
-          return name;
-        },
+        fresh: freshNamer(taken),
         counts,
       });
       ctx.note('nodes in float16', counts.fp16Nodes);

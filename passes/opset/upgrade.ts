@@ -15,7 +15,7 @@ import { matchPattern } from '../../src/rewrite/pattern.js';
 import type { RewriteBuilder, Rule, RuleContext } from '../../src/rewrite/rule.js';
 import { mapChildGraphs } from '../../src/rewrite/subgraphs.js';
 import { typesOf } from '../../src/rewrite/type-oracle.js';
-import { valueNames } from '../../src/rewrite/rename.js';
+import { freshNamer, valueNames } from '../../src/rewrite/rename.js';
 import { ADAPTERS } from './adapters.js';
 import { DEPRECATED_AT, OP_VERSIONS, minIrVersion, sinceVersion } from './versions.js';
 
@@ -66,13 +66,10 @@ interface Session {
 
 /** Fresh names for one graph's rewrites; new constants go to that graph's initializers. */
 class StepBuilder implements RewriteBuilder {
-  constructor(private readonly taken: Set<string>, private readonly created: Map<string, Tensor>, private readonly root: Node) {}
+  readonly fresh: (hint: string) => string;
 
-  fresh(hint: string): string {
-    let name = hint;
-    for (let k = 1; this.taken.has(name); k++) name = `${hint}_${k}`;
-    this.taken.add(name);
-    return name;
+  constructor(taken: Set<string>, private readonly created: Map<string, Tensor>, private readonly root: Node) {
+    this.fresh = freshNamer(taken);
   }
 
   node(opType: string, inputs: readonly string[], attrs: Readonly<Record<string, AttributeInput>> = {},

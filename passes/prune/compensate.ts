@@ -3,6 +3,7 @@
 // value at the consumer is replaced by its mean over calibration data, folded into the consumer's bias:
 // bias' = bias + Σ_c W[:, c] · mean_c. Means come from the unpruned model (one onnxruntime run per batch).
 import { castDraft, produce } from 'immer';
+import { freshNamer } from '../../src/rewrite/rename.js';
 import type { Graph, Model, Node } from '../../src/ir/model.js';
 import { DataType } from '../../src/ir/dtype.js';
 import { Tensor } from '../../src/ir/tensor.js';
@@ -61,12 +62,7 @@ export function foldShifts(pruned: Graph, shifts: ReadonlyMap<Node, Float32Array
   const index = graphIndex(pruned);
   const byOutput = new Map(pruned.nodes.map((n) => [n.outputs[0], n]));
   const taken = new Set([...pruned.initializers.keys(), ...pruned.nodes.flatMap((n) => n.outputs), ...pruned.inputs.map((v) => v.name)]);
-  const fresh = (hint: string): string => {
-    let name = hint;
-    for (let k = 1; taken.has(name); k++) name = `${hint}_${k}`;
-    taken.add(name);
-    return name;
-  };
+  const fresh = freshNamer(taken);
   const inits = new Map<string, Tensor>();
   const nodes = new Map<Node, Node[]>();
   /** A bias initializer read by one node only keeps its name; a shared one is copied under a new name. Before IR 4

@@ -1,5 +1,6 @@
 // Applying a choice of units: sliced weights, edited shape constants, stale value_info dropped, in one produce.
 import { castDraft, produce } from 'immer';
+import { freshNamer } from '../../src/rewrite/rename.js';
 import type { Graph, Node } from '../../src/ir/model.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { arrayCtorOf, bitsOf } from '../../src/ir/dtype.js';
@@ -30,12 +31,8 @@ export function applyChoice(graph: Graph, analysis: DependencyAnalysis, choice: 
   }
 
   const taken = new Set([...graph.initializers.keys(), ...graph.nodes.flatMap((n) => n.outputs), ...graph.inputs.map((v) => v.name)]);
-  const fresh = (hint: string): string => {
-    let name = `${hint}_pruned`;
-    for (let k = 1; taken.has(name); k++) name = `${hint}_pruned_${k}`;
-    taken.add(name);
-    return name;
-  };
+  const namer = freshNamer(taken);
+  const fresh = (hint: string): string => namer(`${hint}_pruned`);
   const nodeUpdates = new Map<Node, Node>();
   const { position } = graphIndex(graph);
   const byInput = new Map<string, { node: Node; input: number; entries: Map<number, number> }>();

@@ -7,7 +7,7 @@ import type { Model, Node } from '../../src/ir/model.js';
 import type { Tensor } from '../../src/ir/tensor.js';
 import { makeNode, type AttributeInput } from '../../src/ir/builder.js';
 import { removeDeadCode } from '../../src/rewrite/dead-code.js';
-import { valueNames } from '../../src/rewrite/rename.js';
+import { freshNamer, valueNames } from '../../src/rewrite/rename.js';
 
 export class GraphEdits {
   private readonly before = new Map<Node, Node[]>();
@@ -16,17 +16,11 @@ export class GraphEdits {
   readonly rename = new Map<string, string>();
   readonly setInit = new Map<string, Tensor>();
   readonly deleteInit = new Set<string>();
-  private readonly taken: Set<string>;
+  /** A fresh value or node name (both share one namespace here). */
+  readonly fresh: (hint: string) => string;
 
   constructor(readonly model: Model, private readonly tag: string) {
-    this.taken = new Set([...valueNames(model.graph), ...model.graph.nodes.map((n) => n.name)]);
-  }
-
-  fresh(hint: string): string {
-    let name = hint;
-    for (let k = 1; this.taken.has(name); k++) name = `${hint}_${k}`;
-    this.taken.add(name);
-    return name;
+    this.fresh = freshNamer(new Set([...valueNames(model.graph), ...model.graph.nodes.map((n) => n.name)]));
   }
 
   /** A node placed ahead of `anchor`; returns its output name (`output`, or a fresh one). */

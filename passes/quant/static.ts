@@ -19,7 +19,7 @@ import { OptionError } from '../../src/passes/options.js';
 import { applyRules } from '../../src/rewrite/driver.js';
 import type { RuleSet } from '../../src/rewrite/rule.js';
 import { removeDeadCode } from '../../src/rewrite/dead-code.js';
-import { valueNames } from '../../src/rewrite/rename.js';
+import { freshNamer, valueNames } from '../../src/rewrite/rename.js';
 import { calibrationData, type CalibrationSource } from '../../src/calib/data.js';
 import { collectRanges } from '../../src/calib/collect.js';
 import type { CalibRange } from '../../src/calib/observers/index.js';
@@ -205,12 +205,7 @@ function makeQuantizers(model: Model, placement: Placement, ranges: ReadonlyMap<
     return p;
   };
   const taken = new Set(valueNames(model.graph));
-  const fresh = (hint: string): string => {
-    let name = hint;
-    for (let k = 1; taken.has(name); k++) name = `${hint}_${k}`;
-    taken.add(name);
-    return name;
-  };
+  const fresh = freshNamer(taken);
   const out = new Map<string, Quantizer>();
   for (const value of sources.keys()) {
     const p = resolve(value);

@@ -27,6 +27,16 @@ export function valueNames(graph: Graph): ReadonlySet<string> {
   return names;
 }
 
+/** A namer that hands out `hint`, else `hint_1`, `hint_2`, ... — the first not in `taken`, which it then joins. */
+export function freshNamer(taken: Set<string>): (hint: string) => string {
+  return (hint) => {
+    let name = hint;
+    for (let k = 1; taken.has(name); k++) name = `${hint}_${k}`;
+    taken.add(name);
+    return name;
+  };
+}
+
 /** Renames outer-scope references inside the node's subgraphs; the same node when nothing changes. */
 export function renameCaptured(node: Node, rename: ReadonlyMap<string, string>): Node {
   return mapNodeSubgraphs(node, (g) => renameInGraph(g, rename));
