@@ -15,6 +15,7 @@ import { quantizeDynamic } from './quant/dynamic.js';
 import { quantizeStatic } from './quant/static.js';
 import { quantizeWeightOnly } from './quant/weight-only.js';
 import { quantizeQat } from './quant/qat.js';
+import { flattenResidualLayerNorms } from './quant/ort-layout.js';
 
 export { exclusionPredicate } from './quant/exclusion.js';
 
@@ -49,6 +50,7 @@ export const quant = definePass({
     activation_preprocess_type: { type: 'enum', values: ['none', 'PACT'], default: 'none', description: 'qat: PACT trains a clip level per non-negative activation quantizer' },
     train_threads: { type: 'integer', default: 0, min: 0, description: 'qat: onnxruntime threads for training (0: all cores)' },
     fuse_attention: { type: 'boolean', default: true, description: 'dynamic and static: self-attention blocks (Q/K/V linears through the context Reshape) become com.microsoft.QAttention: one integer Q/K/V GEMM and attention in one kernel (static: input range calibrated)' },
+    flatten_residual_layernorm: { type: 'boolean', default: true, description: 'residual Add + LayerNormalization computed over rows [batch·seq, hidden]: onnxruntime then leaves them unfused, as its CPU SkipLayerNormalization is 3-4× slower (exact)' },
     merge_sibling_matmuls: { type: 'boolean', default: false, description: 'dynamic: MatMuls sharing an input (Q/K/V) become one MatMul + Split before quantizing (measured slower on BERT-base: their bias Adds no longer fuse)' },
   },
   // Error per output element bounded by the analytic rounding bound of each quantized node (see the property tests).
@@ -56,13 +58,15 @@ export const quant = definePass({
   configSections: ['Quantization', 'QuantPost'],
   run: {
     kind: 'transform',
-    transform(model, options, ctx) {
-      switch (options.mode) {
-        case 'dynamic': return quantizeDynamic(model, options, ctx);
-        case 'static': return quantizeStatic(model, options, ctx);
-        case 'weight-only': return quantizeWeightOnly(model, options, ctx);
-        case 'qat': return quantizeQat(model, options, ctx);
-      }
+    async transform(model, options, ctx) {
+      const modes = {
+        dynamic: () => quantizeDynamic(model, options, ctx),
+        static: () => quantizeStatic(model, options, ctx),
+        'weight-only': () => quantizeWeightOnly(model, options, ctx),
+        qat: () => quantizeQat(model, options, ctx),
+      };
+      const quantized = await modes[options.mode]();
+      return options.flatten_residual_layernorm ? flattenResidualLayerNorms(quantized, ctx) : quantized;
     },
   },
 });
