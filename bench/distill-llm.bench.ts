@@ -9,12 +9,12 @@
 // end to end into long rows (BOS opens each, as llama2.c packs TinyStories), cached in .tmp/bench-distill-llm.
 //   node dist/bench/distill-llm.bench.js [--rows N (256)] [--held-out N (4)] [--sample-length N (128)] [--pack N (4)]
 //        [--batch N (4)] [--epochs N (16)] [--lr X (4e-3)] [--T X (1)] [--hidden X (5; 0: logits only)]
-//        [--eval-iter N (256)] [--threads N (2)] [--seed N (0)]
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+//        [--eval-iter N (256)] [--threads N (2)] [--seed N (0)] [--compensation none|mean|lstsq (lstsq)] [--calib N (16)]
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cleanup, compile, loadModel, modelStats, prune, saveModel } from '../src/index.js';
-import { packSequences, sampleSequences, sequenceFeeds } from '../src/data/lm-sampling.js';
+import { packSequences, sampleSequences, sequenceBatches, sequenceFeeds } from '../src/data/lm-sampling.js';
 import { orderedBatches, splitRows, stackRows } from '../src/cli/distill-data.js';
 import { hiddenStatePairs, rmsNormInputs, valueVariances } from '../src/cli/distill-hidden.js';
 import { distillStudent, planDistillation } from '../src/cli/distill-train.js';
@@ -33,26 +33,48 @@ const o = {
   rows: arg('rows', 256), heldOut: arg('held-out', 4), sampleLength: arg('sample-length', 128), pack: arg('pack', 4), batch: arg('batch', 4),
   epochs: arg('epochs', 16), lr: arg('lr', 4e-3), T: arg('T', 1), hidden: arg('hidden', 5, true), evalIter: arg('eval-iter', 256), threads: arg('threads', 2),
   seed: process.argv.includes('--seed') ? Number(process.argv[process.argv.indexOf('--seed') + 1]) : 0,
+  compensation: (process.argv.includes('--compensation') ? process.argv[process.argv.indexOf('--compensation') + 1] : 'lstsq') as 'none' | 'mean' | 'lstsq',
+  calib: arg('calib', 16),
 };
+if (!['none', 'mean', 'lstsq'].includes(o.compensation)) throw new Error(`--compensation needs none, mean or lstsq, got ${o.compensation}`);
 const TARGET = 1.1; // within 10 % of fp32
 
 const wall0 = performance.now();
 const stories = validationStories();
 const fp32 = (await compile(loadModel(STORIES_MODEL), [cleanup()])).model;
-const pruned = (await compile(fp32, [prune({ ratio: 0.25 })])).model;
-const pplFp32 = await perplexity(fp32, stories), pplPruned = await perplexity(pruned, stories);
 
 const dir = path.join(REPO_ROOT, '.tmp', 'bench-distill-llm');
 mkdirSync(dir, { recursive: true });
 const count = (o.rows + o.heldOut) * o.pack;
-const cache = path.join(dir, `samples-seed${1000 + o.seed}-${count}x${o.sampleLength}.json`);
 const s0 = performance.now();
-const sequences = existsSync(cache) ? JSON.parse(readFileSync(cache, 'utf8')) as number[][] : await sampleSequences(fp32, {
-  count, length: o.sampleLength, seed: 1000 + o.seed, batch: 48, threads: o.threads,
-  onBatch: (done) => console.error(`sampled ${done}/${count} sequences (${((performance.now() - s0) / 1000).toFixed(0)} s)`),
-});
+const sequences = await teacherSample(count);
 const samplingS = (performance.now() - s0) / 1000;
-writeFileSync(cache, JSON.stringify(sequences));
+
+// Least squares refits each consumer of removed channels on teacher-sampled text (training sequences, never the
+// validation stories); mean folds the removed channels' mean activations into biases; none prunes plainly.
+const calib = sequenceBatches(sequences.slice(0, o.calib), 8);
+const pruneOptions = o.compensation === 'none' ? {} : { calib_data: calib, batch_num: calib.length, compensation: o.compensation };
+const pruned = (await compile(fp32, [prune({ ratio: 0.25, ...pruneOptions })])).model;
+const pplFp32 = await perplexity(fp32, stories), pplPruned = await perplexity(pruned, stories);
+
+/**
+ * `n` stories sampled from the fp32 model (seed 1000 + --seed), cached in .tmp/bench-distill-llm. Sampling is
+ * prefix-stable (one generator drawn story after story), so the largest earlier sample from the same seed and length
+ * supplies the first stories and only the rest is drawn.
+ */
+async function teacherSample(n: number): Promise<number[][]> {
+  const prefix = `samples-seed${1000 + o.seed}-`, suffix = `x${o.sampleLength}.json`;
+  const largest = Math.max(0, ...readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith(suffix)).map((f) => Number(f.slice(prefix.length, -suffix.length))).filter(Number.isInteger));
+  const cached = largest > 0 ? (JSON.parse(readFileSync(path.join(dir, `${prefix}${largest}${suffix}`), 'utf8')) as number[][]).slice(0, n) : [];
+  if (cached.length === n) return cached;
+  const fresh = await sampleSequences(fp32, {
+    count: n - cached.length, from: cached.length, length: o.sampleLength, seed: 1000 + o.seed, batch: 48, threads: o.threads,
+    onBatch: (done) => console.error(`sampled ${cached.length + done}/${n} sequences (${((performance.now() - s0) / 1000).toFixed(0)} s)`),
+  });
+  const all = [...cached, ...fresh];
+  writeFileSync(path.join(dir, `${prefix}${n}${suffix}`), JSON.stringify(all));
+  return all;
+}
 const length = o.sampleLength * o.pack;
 const { train, heldOut } = splitRows(await stackRows(sequenceFeeds(packSequences(sequences, o.pack))), o.heldOut);
 
@@ -77,7 +99,7 @@ console.log(`stories260K: ${modelStats(fp32).parameters} → ${modelStats(pruned
 console.log(table([
   ['model', 'perplexity', 'vs fp32'],
   ['fp32 (teacher)', fmt(pplFp32.perplexity), ''],
-  ['pruned 25 %', fmt(pplPruned.perplexity), vsFp32(pplPruned.perplexity)],
+  [`pruned 25 % (compensation: ${o.compensation})`, fmt(pplPruned.perplexity), vsFp32(pplPruned.perplexity)],
   ['pruned 25 % + distilled', fmt(pplDistilled.perplexity), vsFp32(pplDistilled.perplexity)],
 ]));
 const best = r.best;

@@ -89,9 +89,10 @@ test('distill: a pruned tiny GPT on .npy data gets closer to its teacher; the ou
   assert.deepEqual(values(distilled, 'transformer.causal_mask'), values(studentGpt, 'transformer.causal_mask'));
 });
 
-test('distill: sampling draws the same sequences at any batch size; packing joins them end to end', async () => {
+test('distill: sampling draws the same sequences at any batch size and extends a sample; packing joins them end to end', async () => {
   const one = await sampleSequences(teacherGpt, { count: 5, length: 7, seed: 9 });
   assert.deepEqual(await sampleSequences(teacherGpt, { count: 5, length: 7, seed: 9, batch: 3 }), one);
+  assert.deepEqual(await sampleSequences(teacherGpt, { count: 3, length: 7, seed: 9, from: 2, batch: 2 }), one.slice(2));
   assert.ok(one.every((s) => s.length === 7 && s[0] === 1));
   assert.deepEqual(packSequences(one, 2), [[...one[0], ...one[1]], [...one[2], ...one[3]]]);
 });

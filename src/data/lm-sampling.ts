@@ -19,6 +19,9 @@ export interface SamplingOptions {
   readonly batch?: number;
   /** onnxruntime intra-op threads (default 1). */
   readonly threads?: number;
+  /** Index of the first sequence to draw (default 0): the generator skips the draws of the ones before, so a sample
+   *  of `from` sequences from the same seed is extended, not redrawn. */
+  readonly from?: number;
   /** Called after each finished batch with the sequences done so far. */
   readonly onBatch?: (done: number) => void;
 }
@@ -29,11 +32,14 @@ export async function sampleSequences(model: Model, options: SamplingOptions): P
   if (!(Number.isInteger(length) && length >= 1)) throw new Error(`sampled sequences need a length of at least 1, got ${length}`);
   const temperature = options.temperature ?? 1;
   if (!(temperature > 0)) throw new Error(`sampling temperature must be positive, got ${temperature}`);
+  const from = options.from ?? 0;
+  if (!(Number.isInteger(from) && from >= 0)) throw new Error(`sampling needs a whole number of sequences to skip, got ${from}`);
   const batch = Math.max(1, Math.min(options.batch ?? 1, count));
   const session = await createSession(model, options.threads === undefined ? {} : { threads: options.threads, optimization: 'all' });
   // One generator, drawn sequence after sequence (length − 1 draws each): row s starts where sequence s would
   // start when sampled alone, so the batch size never changes what is drawn.
   const next = rng(options.seed ?? 1);
+  for (let skipped = 0; skipped < from * (length - 1); skipped++) next();
   const out: number[][] = [];
   try {
     for (let first = 0; first < count; first += batch) {
