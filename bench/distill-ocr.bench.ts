@@ -2,7 +2,8 @@
 // character accuracy of fp32, pruned-only and pruned+distilled on rendered evaluation lines (the same 200 lines as
 // bench/quant-ocr: text seed 1). Target: the distilled model within 1 point of fp32. Three disjoint line sets besides
 // (lib/distill-ocr-data.ts): training lines (text seed 3, render seeds 300000+i), calibration lines (text seed 5,
-// render seeds 500000+i) run one by one at natural width for the prune pass's mean-activation compensation, and
+// render seeds 500000+i) run one by one at natural width for the prune pass's compensation (--compensation lstsq:
+// each consumer of removed channels refitted by least squares; mean: mean activations folded into biases), and
 // validation lines (text seed 7, render seeds 700000+i; --val-lines 0 falls back to the calibration lines) whose
 // unlabeled agreement with fp32 chooses the distillation checkpoint (32 lines swung ±2–3 points). Pruned-only is reported plain and
 // compensated, with every group pruned and with the groups whose pruning alone moves the readings of some training
@@ -14,7 +15,7 @@
 // every line up to the bucket's widest.
 //   node dist/bench/distill-ocr.bench.js [--ratios 0.125] [--steps 400] [--batch 4] [--buckets 8] [--fit crop|pad]
 //        [--lr 3e-5] [--weight-decay 0] [--T 1] [--eval-lines 200] [--train-lines 1024] [--calib-lines 32] [--val-lines 128]
-//        [--compensate 1] [--min-agreement 0.97] [--sensitivity-lines 32] [--validate-every 50] [--threads 2] [--seed 0]
+//        [--compensate 1] [--compensation mean|lstsq (lstsq)] [--min-agreement 0.97] [--sensitivity-lines 32] [--validate-every 50] [--threads 2] [--seed 0]
 // One step runs student and teacher forward, the student backward and AdamW, all as one onnxruntime inference graph.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -47,8 +48,9 @@ const o = {
   steps: num('steps', 400), batch: num('batch', 4), buckets: num('buckets', 8), fit: (arg('fit') ?? 'crop') as 'crop' | 'pad', lr: num('lr', 3e-5), weightDecay: Number(arg('weight-decay') ?? 0), T: num('T', 1),
   minAgreement: Number(arg('min-agreement') ?? 0.97), sensitivityLines: num('sensitivity-lines', 32), compensate: arg('compensate') !== '0',
   evalLines: num('eval-lines', 200), trainLines: num('train-lines', 1024), calibLines: num('calib-lines', 32), valLines: Number(arg('val-lines') ?? 128), validateEvery: num('validate-every', 50),
-  threads: num('threads', 2), seed: Number(arg('seed') ?? 0),
+  threads: num('threads', 2), seed: Number(arg('seed') ?? 0), compensation: (arg('compensation') ?? 'lstsq') as 'mean' | 'lstsq',
 };
+if (!['mean', 'lstsq'].includes(o.compensation)) throw new Error(`--compensation needs mean or lstsq, got ${o.compensation}`);
 if (!(o.weightDecay >= 0)) throw new Error(`--weight-decay needs a number ≥ 0, got ${arg('weight-decay')}`);
 if (o.ratios.some((r) => !(r > 0 && r < 1))) throw new Error(`--ratios needs shares in (0, 1), got ${arg('ratios')}`);
 if (!hasImageMagick()) {
@@ -102,19 +104,19 @@ async function pruneAndDistill(ratio: number): Promise<Row[]> {
   };
   const all = `pruned ${100 * ratio} % (all groups)`;
   await add(`${all}, plain`, await pruneRec(fp32, ratio));
-  const uniformComp = await pruneRec(fp32, ratio, [], calibLines);
-  await add(`${all}, compensated`, uniformComp);
+  const uniformComp = await pruneRec(fp32, ratio, [], calibLines, o.compensation);
+  await add(`${all}, compensated (${o.compensation})`, uniformComp);
   let pruned = o.compensate ? uniformComp : await pruneRec(fp32, ratio), skipped: string[] = [];
   if (o.minAgreement > 0) {
     t0 = performance.now();
-    const sensitivity = await groupSensitivity(fp32, trainLines.slice(0, o.sensitivityLines), ratio, dict, o.threads, o.compensate ? calibLines : []);
+    const sensitivity = await groupSensitivity(fp32, trainLines.slice(0, o.sensitivityLines), ratio, dict, o.threads, o.compensate ? calibLines : [], o.compensation);
     skipped = sensitivity.filter((g) => g.agreement < o.minAgreement).map((g) => g.label);
-    console.log(`sensitivity (${o.sensitivityLines} training lines, ${o.compensate ? 'compensated' : 'plain'}, ${seconds(t0).toFixed(0)} s), agreement with fp32 when only this group is pruned:\n  `
+    console.log(`sensitivity (${o.sensitivityLines} training lines, ${o.compensate ? `compensated (${o.compensation})` : 'plain'}, ${seconds(t0).toFixed(0)} s), agreement with fp32 when only this group is pruned:\n  `
       + sensitivity.map((g) => `${g.label} (${g.kind} ${g.units}) ${pct(g.agreement)}${skipped.includes(g.label) ? ' SKIP' : ''}`).join('\n  '));
     const some = `pruned ${100 * ratio} % (${skipped.length} sensitive groups whole)`;
     await add(`${some}, plain`, await pruneRec(fp32, ratio, skipped.map(exactName)));
-    const skipComp = await pruneRec(fp32, ratio, skipped.map(exactName), calibLines);
-    await add(`${some}, compensated`, skipComp);
+    const skipComp = await pruneRec(fp32, ratio, skipped.map(exactName), calibLines, o.compensation);
+    await add(`${some}, compensated (${o.compensation})`, skipComp);
     pruned = o.compensate ? skipComp : await pruneRec(fp32, ratio, skipped.map(exactName));
   }
   const parameters = modelStats(pruned).parameters;

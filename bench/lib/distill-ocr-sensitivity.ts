@@ -19,13 +19,13 @@ export interface GroupSensitivity {
 /** A `skip` pattern naming exactly this producer (plain names would also match p2o.Conv.12 for p2o.Conv.1). */
 export const exactName = (name: string): string => `/^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$/`;
 
-export async function groupSensitivity(fp32: Model, lines: readonly TextLine[], ratio: number, dict: readonly string[], threads = 2, calib: readonly TextLine[] = []): Promise<GroupSensitivity[]> {
+export async function groupSensitivity(fp32: Model, lines: readonly TextLine[], ratio: number, dict: readonly string[], threads = 2, calib: readonly TextLine[] = [], compensation: 'mean' | 'lstsq' = 'mean'): Promise<GroupSensitivity[]> {
   const reference = await recPredictions(fp32, lines, dict, threads);
   const { groups } = findChannelGroups(fp32.graph, fp32);
   const out: GroupSensitivity[] = [];
   for (const g of groups) {
     const others = groups.filter((o) => o !== g).map((o) => exactName(o.label));
-    const predicted = await recPredictions(await pruneRec(fp32, ratio, others, calib), lines, dict, threads);
+    const predicted = await recPredictions(await pruneRec(fp32, ratio, others, calib, compensation), lines, dict, threads);
     const agreement = characterAccuracy(reference.map((truth, i) => ({ truth, predicted: predicted[i] })));
     out.push({ label: g.label, kind: g.kind, units: g.units, agreement });
   }
