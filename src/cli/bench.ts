@@ -7,7 +7,7 @@ import { InvalidArgumentError } from 'commander';
 import { loadModel } from '../io/load.js';
 import type { Model } from '../ir/model.js';
 import { calibrationData, type Feed } from '../calib/data.js';
-import { ort, toOrtTensor } from '../runtime/ort.js';
+import { createSession, ort, toOrtTensor } from '../runtime/ort.js';
 import { randomFeeds } from '../runtime/feeds.js';
 import { ErrorAccumulator, type Fidelity, Top1Accumulator, inputMismatch, isFloatOrt, outputMismatch, looksLikeScores, numbersOf, toJson } from '../runtime/compare.js';
 import { UsageError } from './errors.js';
@@ -83,10 +83,9 @@ export function modelBytes(file: string, model: Model): number {
 }
 
 function openSession(file: string, threads: number): Promise<ort.InferenceSession> {
-  // From the path: onnxruntime reads the file (and its external data) itself, no copy through JS.
-  return ort.InferenceSession.create(path.resolve(file), {
-    graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', logSeverityLevel: 3,
-  });
+  // From the path: onnxruntime reads the file (and its external data) itself, no copy through JS. The two sessions
+  // take turns, so idle workers must not spin: the one that just ran would slow the other down.
+  return createSession(path.resolve(file), { optimization: 'all', threads, spinning: false });
 }
 
 function toOrtFeeds(feed: Feed): Record<string, ort.Tensor> {

@@ -11,6 +11,11 @@ export interface SessionOptions {
   readonly threads?: number;
   /** Where onnxruntime should save the model it optimized (to check what it fused). */
   readonly optimizedModelFilePath?: string;
+  /**
+   * Whether idle intra-op workers spin (onnxruntime's default: yes). Off when sessions take turns on the same cores:
+   * the workers of the session that just ran would spin on the cores the next one needs.
+   */
+  readonly spinning?: boolean;
 }
 
 const ORT_TYPES: Partial<Record<DataType, ort.Tensor.Type>> = {
@@ -60,10 +65,18 @@ export async function createSession(model: Model | Uint8Array | string, options:
     executionMode: 'sequential',
     // Warnings (e.g. about unused initializers in generated test graphs) are noise here.
     logSeverityLevel: 3,
-    // Graph as written means no weight prepacking either: prepacked kernels round differently.
-    ...(options.optimization ?? 'disabled') === 'disabled' ? { extra: { session: { disable_prepacking: '1' } } } : {},
+    extra: { session: sessionConfig(options) },
     ...(options.optimizedModelFilePath ? { optimizedModelFilePath: options.optimizedModelFilePath } : {}),
   });
+}
+
+/** onnxruntime session config entries for `options`. */
+function sessionConfig(options: SessionOptions): Record<string, string> {
+  return {
+    // Graph as written means no weight prepacking either: prepacked kernels round differently.
+    ...(options.optimization ?? 'disabled') === 'disabled' ? { disable_prepacking: '1' } : {},
+    ...options.spinning === false ? { 'intra_op.allow_spinning': '0' } : {},
+  };
 }
 
 function isSession(m: unknown): m is ort.InferenceSession {
