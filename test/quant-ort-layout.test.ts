@@ -2,17 +2,14 @@
 // keeps them apart instead of fusing its slower SkipLayerNormalization; the values are exactly the original's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyRules, assertValid, compile, DataType, GraphBuilder, makeModel, quant, RuleSet, runModel, Tensor, type Model } from '../src/index.js';
+import { applyRules, assertValid, compile, DataType, GraphBuilder, makeModel, quant, RuleSet, runModel, type Model, type Tensor } from '../src/index.js';
 import { flattenResidualLayerNorm } from '../rules/quant/flatten-residual-layernorm.js';
 import { buildBert, BERT_TINY, randomInputIds } from './helpers/transformer.js';
 import { fusedOps } from './helpers/ort-fusion.js';
+import { randomTensor, rng } from '../src/runtime/feeds.js';
 
 const rules = new RuleSet('ort-layout', [flattenResidualLayerNorm]);
-const randomFloats = (dims: number[], seed: number): Tensor => {
-  let s = seed;
-  const n = dims.reduce((a, b) => a * b, 1);
-  return Tensor.fromArray(DataType.FLOAT, dims, Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 4 - 2));
-};
+const randomFloats = (dims: number[], seed: number): Tensor => randomTensor(DataType.FLOAT, dims, rng(seed), [-2, 2]);
 
 /** Add(x, y) → LayerNormalization over `dims` (symbolic names allowed); `yDims` overrides y's shape. */
 function residualNorm(dims: Array<number | string>, o: { yDims?: Array<number | string>; readMean?: boolean } = {}): Model {
