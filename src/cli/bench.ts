@@ -230,7 +230,7 @@ export function formatBench(r: BenchReport): string {
     ['latency median', fmtMs(r.a.latency.medianMs), fmtMs(r.b.latency.medianMs), r.ratio.latencyMedian.toFixed(3)],
     ['latency p90', fmtMs(r.a.latency.p90Ms), fmtMs(r.b.latency.p90Ms), r.ratio.latencyP90.toFixed(3)],
   ], new Set([1, 2, 3])));
-  lines.push(`(onnxruntime-node, optimization 'all', ${s.threads} intra-op thread${s.threads === 1 ? '' : 's'}, ${s.warmup} warm-up + ${s.runs} timed runs each, interleaved)`, '');
+  lines.push(`(onnxruntime-node, optimization 'all', ${s.threads} intra-op thread${s.threads === 1 ? '' : 's'}, ${s.warmup} warm-up + ${s.runs} timed runs each, interleaved, idle workers not spinning)`, '');
   const source = s.feeds === 'generated'
     ? `${s.batches} generated feed${s.batches === 1 ? '' : 's'} (seed ${s.seed}, ${Object.keys(s.dims ?? {}).length ? `${Object.entries(s.dims!).map(([k, v]) => `${k}=${v}`).join(' ')}, other ` : ''}symbolic dims 1)`
     : `${s.batches} feed${s.batches === 1 ? '' : 's'} from ${s.feeds}`;
