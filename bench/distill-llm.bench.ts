@@ -10,6 +10,7 @@
 //   node dist/bench/distill-llm.bench.js [--rows N (256)] [--held-out N (4)] [--sample-length N (128)] [--pack N (4)]
 //        [--batch N (4)] [--epochs N (16)] [--lr X (4e-3)] [--T X (1)] [--hidden X (5; 0: logits only)]
 //        [--eval-iter N (256)] [--threads N (2)] [--seed N (0)] [--compensation none|mean|lstsq (lstsq)] [--calib N (16)]
+//        [--sample-temperature X (1)]
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,7 +35,7 @@ const o = {
   epochs: arg('epochs', 16), lr: arg('lr', 4e-3), T: arg('T', 1), hidden: arg('hidden', 5, true), evalIter: arg('eval-iter', 256), threads: arg('threads', 2),
   seed: process.argv.includes('--seed') ? Number(process.argv[process.argv.indexOf('--seed') + 1]) : 0,
   compensation: (process.argv.includes('--compensation') ? process.argv[process.argv.indexOf('--compensation') + 1] : 'lstsq') as 'none' | 'mean' | 'lstsq',
-  calib: arg('calib', 16),
+  calib: arg('calib', 16), sampleTemperature: arg('sample-temperature', 1),
 };
 if (!['none', 'mean', 'lstsq'].includes(o.compensation)) throw new Error(`--compensation needs none, mean or lstsq, got ${o.compensation}`);
 const TARGET = 1.1; // within 10 % of fp32
@@ -63,12 +64,12 @@ const pplFp32 = await perplexity(fp32, stories), pplPruned = await perplexity(pr
  * supplies the first stories and only the rest is drawn.
  */
 async function teacherSample(n: number): Promise<number[][]> {
-  const prefix = `samples-seed${1000 + o.seed}-`, suffix = `x${o.sampleLength}.json`;
+  const prefix = `samples-seed${1000 + o.seed}-`, suffix = `x${o.sampleLength}${o.sampleTemperature === 1 ? '' : `-t${o.sampleTemperature}`}.json`;
   const largest = Math.max(0, ...readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith(suffix)).map((f) => Number(f.slice(prefix.length, -suffix.length))).filter(Number.isInteger));
   const cached = largest > 0 ? (JSON.parse(readFileSync(path.join(dir, `${prefix}${largest}${suffix}`), 'utf8')) as number[][]).slice(0, n) : [];
   if (cached.length === n) return cached;
   const fresh = await sampleSequences(fp32, {
-    count: n - cached.length, from: cached.length, length: o.sampleLength, seed: 1000 + o.seed, batch: 48, threads: o.threads,
+    count: n - cached.length, from: cached.length, length: o.sampleLength, temperature: o.sampleTemperature, seed: 1000 + o.seed, batch: 48, threads: o.threads,
     onBatch: (done) => console.error(`sampled ${cached.length + done}/${n} sequences (${((performance.now() - s0) / 1000).toFixed(0)} s)`),
   });
   const all = [...cached, ...fresh];
@@ -103,7 +104,7 @@ console.log(table([
   ['pruned 25 % + distilled', fmt(pplDistilled.perplexity), vsFp32(pplDistilled.perplexity)],
 ]));
 const best = r.best;
-console.log(`\ntraining data: ${o.rows} rows of ${length} tokens, each ${o.pack} stories of ${o.sampleLength} tokens sampled from the fp32 teacher at temperature 1 (${count} stories, ${samplingS.toFixed(0)} s${samplingS < 1 ? ', cached' : ''}); ${o.heldOut} more rows held out to pick the checkpoint`);
+console.log(`\ntraining data: ${o.rows} rows of ${length} tokens, each ${o.pack} stories of ${o.sampleLength} tokens sampled from the fp32 teacher at temperature ${o.sampleTemperature} (${count} stories, ${samplingS.toFixed(0)} s${samplingS < 1 ? ', cached' : ''}); ${o.heldOut} more rows held out to pick the checkpoint`);
 console.log(`training: kl_div T ${o.T} on the logits${o.hidden > 0 ? ` + ${hiddenValues.length} hidden-state MSE pairs (weight ${o.hidden})` : ''}, AdamW (lr ${o.lr}, weight decay 0.01, warm-up + cosine, clip 1), batch ${o.batch} × ${length} tokens, ${r.steps} steps (${o.epochs} epochs), ${plan.trained.length} tensors trained`);
 console.log(`time: ${trainWallS.toFixed(0)} s training wall (${(r.trainMs / 1000).toFixed(0)} s in steps), ${Math.round(r.samplesPerSec * length)} tokens/s, ${os.availableParallelism()} cores, ${o.threads} onnxruntime threads (machine shared with other jobs); whole bench ${((performance.now() - wall0) / 1000).toFixed(0)} s`);
 if (best) console.log(`checkpoint: step ${best.step}, held-out sampled-text perplexity ${fmt(-best.metric)} (before training ${fmt(outcome.metric!.before)})`);

@@ -10,7 +10,7 @@ import { Tensor } from '../src/ir/tensor.js';
 import { loadModel } from '../src/io/load.js';
 import { runModel } from '../src/runtime/ort.js';
 import { buildDistillModel, type DistillPair } from '../passes/distill.pass.js';
-import { hiddenStatePairs, rmsNormInputs, valueVariances } from '../src/cli/distill-hidden.js';
+import { hiddenStatePairs, layerNormInputs, rmsNormInputs, valueVariances } from '../src/cli/distill-hidden.js';
 import { SHARED_MODELS_DIR } from './helpers/paths.js';
 import { rng } from './helpers/feeds.js';
 
@@ -62,4 +62,16 @@ test('distill hidden states: RMSNorm inputs of stories260K, their variances, wei
     { student: 'a', teacher: 'a', loss: 'mse', weight: 1 }, { student: 'b', teacher: 'b', loss: 'mse', weight: 4 },
   ]);
   assert.throws(() => hiddenStatePairs(['a'], [0], 1), /the teacher's 'a' has variance 0/);
+});
+
+test('distill hidden states: LayerNorm inputs, decomposed (x − ReduceMean(x)) or fused, in graph order', () => {
+  const b = new GraphBuilder('layer-norms');
+  const x = b.input('x', DataType.FLOAT, [2, 4]);
+  const centred = b.op('Sub', [x, b.op('ReduceMean', [x], { axes: [-1] })], {}, { name: 'centre' });
+  const residual = b.op('Add', [b.op('Mul', [centred, centred]), x], {}, { name: 'residual' });
+  const scale = b.initializer('scale', floats([4], 1));
+  const normed = b.op('LayerNormalization', [residual, scale], { axis: -1 }, { name: 'ln' });
+  // A ReduceMean subtracted from another value is not a LayerNorm.
+  b.output(b.op('Sub', [normed, b.op('ReduceMean', [x], { axes: [-1] })], {}, { name: 'other' }), DataType.FLOAT, [2, 4]);
+  assert.deepEqual(layerNormInputs(makeModel(b.build(), { opset: 17 })), ['x', 'residual_out0']);
 });

@@ -11,6 +11,7 @@ import type { StepGraph } from '../../src/train/step-graph.js';
 import type { Schedule } from '../../src/train/schedule.js';
 import { bucketEpoch, type WidthBucket } from './distill-ocr-data.js';
 import { distillRec, REC_INPUT } from './distill-ocr-model.js';
+import type { DistillPair } from '../../passes/distill/pairs.js';
 
 export interface BucketTrainOptions {
   readonly student: Model;
@@ -29,6 +30,8 @@ export interface BucketTrainOptions {
   /** The step model of one bucket width (default: distillRec of student and teacher at T, its trainable set); QAT
    *  passes its fake-quant student's own pairs and trainable tensors. */
   readonly stepModel?: (width: number) => { model: Model; loss: string; trainable: readonly string[] };
+  /** Feature pairs beside the logits' KL (default distillRec only). */
+  readonly hidden?: readonly DistillPair[];
   /** AdamW weight decay (default 0.01). */
   readonly weightDecay?: number;
 }
@@ -49,7 +52,7 @@ export async function distillBuckets(o: BucketTrainOptions): Promise<BucketTrain
   const log = o.log ?? (() => {});
   const t0 = performance.now();
   const graphs: StepGraph[] = o.buckets.map((b) => {
-    const d = o.stepModel ? o.stepModel(b.width) : distillRec(o.student, o.teacher, { batch: o.batch, width: b.width, T: o.T });
+    const d = o.stepModel ? o.stepModel(b.width) : distillRec(o.student, o.teacher, { batch: o.batch, width: b.width, T: o.T, hidden: o.hidden });
     return buildStepGraph(d.model, { loss: d.loss, trainable: [...d.trainable], optimizer: { kind: 'adamw', weightDecay: o.weightDecay ?? 0.01 } });
   });
   const sessions = await Promise.all(graphs.map((g) => createSession(g.model, { optimization: 'all', threads: o.threads })));

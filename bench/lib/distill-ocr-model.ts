@@ -4,7 +4,7 @@ import { castDraft, produce } from 'immer';
 import path from 'node:path';
 import { cleanup, compile, createSession, DataType, loadModel, makeValueInfo, opset, prune, runModel, type Model, type Tensor } from '../../src/index.js';
 import { buildDistillModel, type DistillModel } from '../../passes/distill/head.js';
-import { lastParamValues } from '../../passes/distill/pairs.js';
+import { lastParamValues, type DistillPair } from '../../passes/distill/pairs.js';
 import { characterAccuracy, ctcDecode, OCR_ASSETS, type TextLine } from './ocr.js';
 import { REC_HEIGHT } from './distill-ocr-data.js';
 
@@ -47,11 +47,12 @@ export function trainableOf(student: Model): string[] {
 
 /**
  * Student and fp32 teacher merged, KL(teacher_T || student_T) on the logits. The graph output is a Softmax, so the
- * pair is the last parameterized value before it on each side (last_param_nodes: the Add of the head's bias).
+ * pair is the last parameterized value before it on each side (last_param_nodes: the Add of the head's bias);
+ * `hidden` pairs (e.g. MSE on the SVTR neck's residual stream) are added beside it.
  */
-export function distillRec(student: Model, teacher: Model, o: { batch: number; width: number; T: number }): DistillModel & { trainable: string[] } {
+export function distillRec(student: Model, teacher: Model, o: { batch: number; width: number; T: number; hidden?: readonly DistillPair[] }): DistillModel & { trainable: string[] } {
   const s = withStaticInput(student, o.batch, o.width), t = withStaticInput(teacher, o.batch, o.width);
-  const pairs = [{ student: lastParamValues(s)[0], teacher: lastParamValues(t)[0] }];
+  const pairs = [{ student: lastParamValues(s)[0], teacher: lastParamValues(t)[0] }, ...(o.hidden ?? [])];
   return { ...buildDistillModel(s, { teacher: t, pairs, loss: 'kl_div', T: o.T }), trainable: trainableOf(student) };
 }
 

@@ -19,6 +19,19 @@ export function rmsNormInputs(model: Model): string[] {
   return [...new Set(squared.map((n) => n.inputs[0]))];
 }
 
+/**
+ * The values a LayerNorm reads: the X of LayerNormalization nodes and of exported decompositions (x − ReduceMean(x)
+ * feeding the variance), as in SVTR/BERT-style blocks, where the residual stream keeps its width under pruning.
+ */
+export function layerNormInputs(model: Model): string[] {
+  const g = model.graph;
+  const meanOf = new Map(g.nodes.filter((n) => n.opType === 'ReduceMean').map((n) => [n.outputs[0], n.inputs[0]]));
+  const centred = g.nodes.filter((n) => n.opType === 'Sub' && meanOf.get(n.inputs[1]) === n.inputs[0]).map((n) => n.inputs[0]);
+  const fused = g.nodes.filter((n) => n.opType === 'LayerNormalization').map((n) => n.inputs[0]);
+  const read = new Set([...centred, ...fused]);
+  return [...g.inputs.map((i) => i.name), ...g.nodes.flatMap((n) => n.outputs)].filter((v) => read.has(v)); // graph order
+}
+
 /** Variance of each value over every element the feeds produce (one session run per feed). */
 export async function valueVariances(model: Model, values: readonly string[], feeds: ReadonlyArray<Record<string, Tensor>>, threads = 1): Promise<number[]> {
   const probe = produce(model, (d) => { d.graph.outputs.push(...castDraft(values.map((v) => makeValueInfo(v, DataType.FLOAT)))); });
