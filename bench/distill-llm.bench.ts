@@ -10,7 +10,7 @@
 //   node dist/bench/distill-llm.bench.js [--rows N (256)] [--held-out N (4)] [--sample-length N (128)] [--pack N (4)]
 //        [--batch N (4)] [--epochs N (16)] [--lr X (4e-3)] [--T X (1)] [--hidden X (5; 0: logits only)]
 //        [--eval-iter N (256)] [--threads N (2)] [--seed N (0)] [--compensation none|mean|lstsq (lstsq)] [--calib N (16)]
-//        [--sample-temperature X (1)]
+//        [--sample-temperature X (1)] [--top-p X (1)]
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +19,7 @@ import { packSequences, sampleSequences, sequenceBatches, sequenceFeeds } from '
 import { orderedBatches, splitRows, stackRows } from '../src/cli/distill-data.js';
 import { hiddenStatePairs, rmsNormInputs, valueVariances } from '../src/cli/distill-hidden.js';
 import { distillStudent, planDistillation } from '../src/cli/distill-train.js';
-import { perplexity, STORIES_MODEL, validationStories } from '../test/helpers/perplexity.js';
+import { perplexity, perplexityByPosition, STORIES_MODEL, validationStories } from '../test/helpers/perplexity.js';
 import { REPO_ROOT } from '../test/helpers/paths.js';
 import { table } from './lib/measure.js';
 
@@ -35,7 +35,7 @@ const o = {
   epochs: arg('epochs', 16), lr: arg('lr', 4e-3), T: arg('T', 1), hidden: arg('hidden', 5, true), evalIter: arg('eval-iter', 256), threads: arg('threads', 2),
   seed: process.argv.includes('--seed') ? Number(process.argv[process.argv.indexOf('--seed') + 1]) : 0,
   compensation: (process.argv.includes('--compensation') ? process.argv[process.argv.indexOf('--compensation') + 1] : 'lstsq') as 'none' | 'mean' | 'lstsq',
-  calib: arg('calib', 16), sampleTemperature: arg('sample-temperature', 1),
+  calib: arg('calib', 16), sampleTemperature: arg('sample-temperature', 1), topP: arg('top-p', 1),
 };
 if (!['none', 'mean', 'lstsq'].includes(o.compensation)) throw new Error(`--compensation needs none, mean or lstsq, got ${o.compensation}`);
 const TARGET = 1.1; // within 10 % of fp32
@@ -64,12 +64,12 @@ const pplFp32 = await perplexity(fp32, stories), pplPruned = await perplexity(pr
  * supplies the first stories and only the rest is drawn.
  */
 async function teacherSample(n: number): Promise<number[][]> {
-  const prefix = `samples-seed${1000 + o.seed}-`, suffix = `x${o.sampleLength}${o.sampleTemperature === 1 ? '' : `-t${o.sampleTemperature}`}.json`;
+  const prefix = `samples-seed${1000 + o.seed}-`, suffix = `x${o.sampleLength}${o.sampleTemperature === 1 ? '' : `-t${o.sampleTemperature}`}${o.topP === 1 ? '' : `-p${o.topP}`}.json`;
   const largest = Math.max(0, ...readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith(suffix)).map((f) => Number(f.slice(prefix.length, -suffix.length))).filter(Number.isInteger));
   const cached = largest > 0 ? (JSON.parse(readFileSync(path.join(dir, `${prefix}${largest}${suffix}`), 'utf8')) as number[][]).slice(0, n) : [];
   if (cached.length === n) return cached;
   const fresh = await sampleSequences(fp32, {
-    count: n - cached.length, from: cached.length, length: o.sampleLength, temperature: o.sampleTemperature, seed: 1000 + o.seed, batch: 48, threads: o.threads,
+    count: n - cached.length, from: cached.length, length: o.sampleLength, temperature: o.sampleTemperature, topP: o.topP, seed: 1000 + o.seed, batch: 48, threads: o.threads,
     onBatch: (done) => console.error(`sampled ${cached.length + done}/${n} sequences (${((performance.now() - s0) / 1000).toFixed(0)} s)`),
   });
   const all = [...cached, ...fresh];
@@ -95,7 +95,8 @@ const tokensPerStep = o.batch * length;
 saveModel(outcome.model, path.join(dir, 'stories260K-pruned25-distilled.onnx'));
 
 const fmt = (x: number): string => x.toFixed(3);
-const vsFp32 = (x: number): string => `${((x / pplFp32.perplexity - 1) * 100).toFixed(1)} %`;
+const vsFp32Of = (base: number, x: number): string => `${((x / base - 1) * 100).toFixed(1)} %`;
+const vsFp32 = (x: number): string => vsFp32Of(pplFp32.perplexity, x);
 console.log(`stories260K: ${modelStats(fp32).parameters} → ${modelStats(pruned).parameters} parameters after prune 25 %; perplexity on the ${stories.length} validation stories (${pplFp32.tokens} predicted tokens)\n`);
 console.log(table([
   ['model', 'perplexity', 'vs fp32'],
@@ -104,15 +105,24 @@ console.log(table([
   ['pruned 25 % + distilled', fmt(pplDistilled.perplexity), vsFp32(pplDistilled.perplexity)],
 ]));
 const best = r.best;
-console.log(`\ntraining data: ${o.rows} rows of ${length} tokens, each ${o.pack} stories of ${o.sampleLength} tokens sampled from the fp32 teacher at temperature ${o.sampleTemperature} (${count} stories, ${samplingS.toFixed(0)} s${samplingS < 1 ? ', cached' : ''}); ${o.heldOut} more rows held out to pick the checkpoint`);
+console.log(`\ntraining data: ${o.rows} rows of ${length} tokens, each ${o.pack} stories of ${o.sampleLength} tokens sampled from the fp32 teacher at temperature ${o.sampleTemperature}${o.topP < 1 ? `, top-p ${o.topP}` : ''} (${count} stories, ${samplingS.toFixed(0)} s${samplingS < 1 ? ', cached' : ''}); ${o.heldOut} more rows held out to pick the checkpoint`);
 console.log(`training: kl_div T ${o.T} on the logits${o.hidden > 0 ? ` + ${hiddenValues.length} hidden-state MSE pairs (weight ${o.hidden})` : ''}, AdamW (lr ${o.lr}, weight decay 0.01, warm-up + cosine, clip 1), batch ${o.batch} × ${length} tokens, ${r.steps} steps (${o.epochs} epochs), ${plan.trained.length} tensors trained`);
 console.log(`time: ${trainWallS.toFixed(0)} s training wall (${(r.trainMs / 1000).toFixed(0)} s in steps), ${Math.round(r.samplesPerSec * length)} tokens/s, ${os.availableParallelism()} cores, ${o.threads} onnxruntime threads (machine shared with other jobs); whole bench ${((performance.now() - wall0) / 1000).toFixed(0)} s`);
 if (best) console.log(`checkpoint: step ${best.step}, held-out sampled-text perplexity ${fmt(-best.metric)} (before training ${fmt(outcome.metric!.before)})`);
+// Where in a story the gap lies: training stories are --sample-length tokens long, the validation stories up to 512.
+const edges = [0, 64, 128, 256, 512];
+const [byFp32, byDistilled] = await Promise.all([fp32, outcome.model].map((m) => perplexityByPosition(m, stories, edges)));
+console.log(`\nby position in the story (validation stories; the training stories are ${o.sampleLength} tokens long):\n`);
+console.log(table([
+  ['positions', 'tokens', 'fp32', 'distilled', 'gap'],
+  ...byFp32.map((f, i) => [`${edges[i]}–${edges[i + 1] - 1}`, String(f.tokens), fmt(f.perplexity), fmt(byDistilled[i].perplexity), vsFp32Of(f.perplexity, byDistilled[i].perplexity)]),
+]));
 const pass = pplDistilled.perplexity <= TARGET * pplFp32.perplexity;
 console.log(`\ntarget: within 10 % of fp32 (≤ ${fmt(TARGET * pplFp32.perplexity)}): ${fmt(pplDistilled.perplexity)} ${pass ? 'PASS' : 'FAIL'}`);
 mkdirSync(path.join(REPO_ROOT, 'bench', 'out'), { recursive: true });
 writeFileSync(path.join(REPO_ROOT, 'bench', 'out', 'distill-llm.json'), JSON.stringify({
   options: o, cores: os.availableParallelism(), perplexity: { fp32: pplFp32.perplexity, pruned: pplPruned.perplexity, distilled: pplDistilled.perplexity },
+  byPosition: byFp32.map((f, i) => ({ from: edges[i], to: edges[i + 1], tokens: f.tokens, fp32: f.perplexity, distilled: byDistilled[i].perplexity })),
   samplingS, trainWallS, trainStepS: r.trainMs / 1000, steps: r.steps, length, tokensPerStep, tokensPerSec: r.samplesPerSec * length,
   bestStep: best?.step, evals: r.evals, lossFirst: r.losses[0], lossLast: r.losses[r.losses.length - 1],
 }, null, 2));

@@ -95,6 +95,12 @@ test('distill: sampling draws the same sequences at any batch size and extends a
   assert.deepEqual(await sampleSequences(teacherGpt, { count: 3, length: 7, seed: 9, from: 2, batch: 2 }), one.slice(2));
   assert.ok(one.every((s) => s.length === 7 && s[0] === 1));
   assert.deepEqual(packSequences(one, 2), [[...one[0], ...one[1]], [...one[2], ...one[3]]]);
+  // A nucleus of one token is greedy decoding, whatever the draws; top_p 1 is plain sampling.
+  const greedy = await sampleSequences(teacherGpt, { count: 2, length: 7, seed: 9, topP: 1e-6 });
+  assert.deepEqual(greedy, await sampleSequences(teacherGpt, { count: 2, length: 7, seed: 10, topP: 1e-6 }));
+  assert.deepEqual(greedy, await sampleSequences(teacherGpt, { count: 2, length: 7, seed: 9, temperature: 0.01 }));
+  assert.deepEqual(await sampleSequences(teacherGpt, { count: 5, length: 7, seed: 9, topP: 1 }), one);
+  await assert.rejects(sampleSequences(teacherGpt, { count: 1, length: 7, topP: 0 }), /top_p must be in \(0, 1\], got 0/);
 });
 
 test('distill: --sample-from-teacher trains a causal LM on sequences the teacher writes', async () => {

@@ -13,6 +13,9 @@ export interface SamplingOptions {
   /** Tokens per sequence, BOS included. */
   readonly length: number;
   readonly temperature?: number;
+  /** Nucleus sampling (default 1: off): only the most likely tokens whose mass reaches top_p are drawn from, which
+   *  cuts the unreliable tail a small model's text drifts on. */
+  readonly topP?: number;
   readonly seed?: number;
   readonly bos?: number;
   /** Sequences sampled side by side (default 1). Any batch size draws the same sequences from a seed. */
@@ -32,6 +35,8 @@ export async function sampleSequences(model: Model, options: SamplingOptions): P
   if (!(Number.isInteger(length) && length >= 1)) throw new Error(`sampled sequences need a length of at least 1, got ${length}`);
   const temperature = options.temperature ?? 1;
   if (!(temperature > 0)) throw new Error(`sampling temperature must be positive, got ${temperature}`);
+  const topP = options.topP ?? 1;
+  if (!(topP > 0 && topP <= 1)) throw new Error(`top_p must be in (0, 1], got ${topP}`);
   const from = options.from ?? 0;
   if (!(Number.isInteger(from) && from >= 0)) throw new Error(`sampling needs a whole number of sequences to skip, got ${from}`);
   const batch = Math.max(1, Math.min(options.batch ?? 1, count));
@@ -53,7 +58,7 @@ export async function sampleSequences(model: Model, options: SamplingOptions): P
         const values = logits.toFloat32();
         for (let r = 0; r < rows; r++) {
           const row = values.subarray(((r * pos) + pos - 1) * vocab, (r * pos + pos) * vocab);
-          ids[r].push(pickToken(row, temperature, draws[r][pos - 1]));
+          ids[r].push(pickToken(row, temperature, topP, draws[r][pos - 1]));
         }
       }
       out.push(...ids);
@@ -65,11 +70,18 @@ export async function sampleSequences(model: Model, options: SamplingOptions): P
   return out;
 }
 
-/** The token whose softmax(row / temperature) mass covers the uniform draw `u`. */
-function pickToken(row: Float32Array, temperature: number, u: number): number {
+/** The token whose softmax(row / temperature) mass, restricted to the top-p nucleus, covers the uniform draw `u`. */
+function pickToken(row: Float32Array, temperature: number, topP: number, u: number): number {
   let max = -Infinity;
   for (const v of row) if (v > max) max = v;
   const weights = Array.from(row, (v) => Math.exp((v - max) / temperature));
+  if (topP < 1) {
+    const total = weights.reduce((a, b) => a + b, 0);
+    const order = weights.map((_, i) => i).sort((a, b) => weights[b] - weights[a] || a - b);
+    let mass = 0, kept = 0;
+    while (kept < order.length && mass < topP * total) mass += weights[order[kept++]];
+    for (const i of order.slice(kept)) weights[i] = 0;
+  }
   let pick = u * weights.reduce((a, b) => a + b, 0);
   let token = 0;
   while (token < row.length - 1 && (pick -= weights[token]) > 0) token++;

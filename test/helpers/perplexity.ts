@@ -20,23 +20,42 @@ export interface Perplexity {
 }
 
 export async function perplexity(model: Model, stories: readonly number[][]): Promise<Perplexity> {
+  const nlls = await tokenNlls(model, stories);
+  const nll = nlls.reduce((a, t) => a + t.nll, 0);
+  return { perplexity: Math.exp(nll / nlls.length), meanNll: nll / nlls.length, tokens: nlls.length };
+}
+
+/** Perplexity over the predicted tokens whose position in their story lies in each [edges[i], edges[i + 1]). */
+export async function perplexityByPosition(model: Model, stories: readonly number[][], edges: readonly number[]): Promise<Perplexity[]> {
+  const nlls = await tokenNlls(model, stories);
+  return edges.slice(0, -1).map((from, i) => {
+    const inRange = nlls.filter((t) => t.position >= from && t.position < edges[i + 1]);
+    const nll = inRange.reduce((a, t) => a + t.nll, 0);
+    return { perplexity: Math.exp(nll / inRange.length), meanNll: nll / inRange.length, tokens: inRange.length };
+  });
+}
+
+/** The negative log-likelihood of every token after the first, with the position of the context's last token. */
+async function tokenNlls(model: Model, stories: readonly number[][]): Promise<Array<{ position: number; nll: number }>> {
   const session = await createSession(model);
-  let nll = 0, tokens = 0;
-  for (const ids of stories) {
-    const input = Tensor.fromArray(DataType.INT64, [1, ids.length], BigInt64Array.from(ids, BigInt));
-    const logits = Object.values(await runModel(session, { input_ids: input }))[0];
-    const vocab = logits.dims[2];
-    const values = logits.toFloat32();
-    for (let t = 0; t + 1 < ids.length; t++) {
-      const row = values.subarray(t * vocab, (t + 1) * vocab);
-      let max = -Infinity;
-      for (const v of row) if (v > max) max = v;
-      let sum = 0;
-      for (const v of row) sum += Math.exp(v - max);
-      nll += Math.log(sum) + max - row[ids[t + 1]];
-      tokens++;
+  const out: Array<{ position: number; nll: number }> = [];
+  try {
+    for (const ids of stories) {
+      const input = Tensor.fromArray(DataType.INT64, [1, ids.length], BigInt64Array.from(ids, BigInt));
+      const logits = Object.values(await runModel(session, { input_ids: input }))[0];
+      const vocab = logits.dims[2];
+      const values = logits.toFloat32();
+      for (let t = 0; t + 1 < ids.length; t++) {
+        const row = values.subarray(t * vocab, (t + 1) * vocab);
+        let max = -Infinity;
+        for (const v of row) if (v > max) max = v;
+        let sum = 0;
+        for (const v of row) sum += Math.exp(v - max);
+        out.push({ position: t, nll: Math.log(sum) + max - row[ids[t + 1]] });
+      }
     }
+  } finally {
+    await session.release();
   }
-  await session.release();
-  return { perplexity: Math.exp(nll / tokens), meanNll: nll / tokens, tokens };
+  return out;
 }
