@@ -16,9 +16,11 @@
 //   node dist/bench/distill-ocr.bench.js [--ratios 0.125] [--steps 400] [--batch 4] [--buckets 8] [--fit crop|pad]
 //        [--lr 3e-5] [--weight-decay 0] [--T 1] [--eval-lines 200] [--train-lines 1024] [--calib-lines 32] [--val-lines 128]
 //        [--compensate 1] [--compensation mean|lstsq (lstsq)] [--min-agreement 0.97] [--sensitivity-lines 32] [--validate-every 50] [--threads 2] [--seed 0]
-//        [--hidden X (0)]
+//        [--hidden X (0)] [--channels X (0)]
 // --hidden adds MSE on every LayerNorm input of the SVTR neck (its residual stream, whose width of 120 pruning
-// keeps), each over the teacher's variance on 16 training lines, X shared among them (as distill-llm does).
+// keeps), each over the teacher's variance on 16 training lines, X shared among them (as distill-llm does);
+// --channels adds MSE between every pruned feature map a Conv reads and the teacher's same channels
+// (lib/distill-ocr-channels.ts), weighted the same way.
 // One step runs student and teacher forward, the student backward and AdamW, all as one onnxruntime inference graph.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -32,6 +34,7 @@ import { distillBuckets } from './lib/distill-ocr-buckets.js';
 import { exactName, groupSensitivity } from './lib/distill-ocr-sensitivity.js';
 import { loadRecFp32, pruneRec, REC_INPUT, recAccuracy, recPredictions, type RecScore } from './lib/distill-ocr-model.js';
 import { hiddenStatePairs, layerNormInputs, valueVariances } from '../src/cli/distill-hidden.js';
+import { channelPairs, matchPrunedChannels, withChannelViews } from './lib/distill-ocr-channels.js';
 import { characterAccuracy } from './lib/ocr.js';
 import { table } from './lib/measure.js';
 
@@ -52,9 +55,10 @@ const o = {
   steps: num('steps', 400), batch: num('batch', 4), buckets: num('buckets', 8), fit: (arg('fit') ?? 'crop') as 'crop' | 'pad', lr: num('lr', 3e-5), weightDecay: Number(arg('weight-decay') ?? 0), T: num('T', 1),
   minAgreement: Number(arg('min-agreement') ?? 0.97), sensitivityLines: num('sensitivity-lines', 32), compensate: arg('compensate') !== '0',
   evalLines: num('eval-lines', 200), trainLines: num('train-lines', 1024), calibLines: num('calib-lines', 32), valLines: Number(arg('val-lines') ?? 128), validateEvery: num('validate-every', 50),
-  threads: num('threads', 2), seed: Number(arg('seed') ?? 0), hidden: Number(arg('hidden') ?? 0), compensation: (arg('compensation') ?? 'lstsq') as 'mean' | 'lstsq',
+  threads: num('threads', 2), seed: Number(arg('seed') ?? 0), hidden: Number(arg('hidden') ?? 0), channels: Number(arg('channels') ?? 0), compensation: (arg('compensation') ?? 'lstsq') as 'mean' | 'lstsq',
 };
 if (!['mean', 'lstsq'].includes(o.compensation)) throw new Error(`--compensation needs mean or lstsq, got ${o.compensation}`);
+if (!(o.channels >= 0)) throw new Error(`--channels needs a number ≥ 0, got ${arg('channels')}`);
 if (!(o.hidden >= 0)) throw new Error(`--hidden needs a number ≥ 0, got ${arg('hidden')}`);
 if (!(o.weightDecay >= 0)) throw new Error(`--weight-decay needs a number ≥ 0, got ${arg('weight-decay')}`);
 if (o.ratios.some((r) => !(r > 0 && r < 1))) throw new Error(`--ratios needs shares in (0, 1), got ${arg('ratios')}`);
@@ -131,9 +135,12 @@ async function pruneAndDistill(ratio: number): Promise<Row[]> {
   const variances = await valueVariances(fp32, hiddenValues, trainLines.slice(0, 16).map((l) => ({ [REC_INPUT]: l.input })), o.threads);
   const hidden = hiddenStatePairs(hiddenValues, variances, o.hidden);
   if (hidden.length) console.log(`hidden-state MSE on ${hidden.length} LayerNorm inputs (weight ${o.hidden}): ${hiddenValues.join(', ')}`);
+  const views = o.channels > 0 ? await matchPrunedChannels(pruned, fp32, trainLines.slice(0, 8).map((l) => ({ [REC_INPUT]: l.input })), o.threads) : [];
+  if (views.length) console.log(`channel MSE on ${views.length} pruned feature maps (weight ${o.channels}): ${views.map((v) => `${v.value} (${v.channels.length}, r ${v.correlation.toFixed(2)})`).join(', ')}`);
+  const teacher = views.length ? withChannelViews(fp32, views) : fp32;
   t0 = performance.now();
   const result = await distillBuckets({
-    student: pruned, teacher: fp32, buckets, batch: o.batch, T: o.T, steps: o.steps, hidden,
+    student: pruned, teacher, buckets, batch: o.batch, T: o.T, steps: o.steps, hidden: [...hidden, ...channelPairs(views, o.channels)],
     lr: warmupCosine({ peak: o.lr, warmupSteps: Math.max(1, Math.round(o.steps / 10)), totalSteps: o.steps, floor: o.lr / 50 }),
     weightDecay: o.weightDecay, seed: o.seed, threads: o.threads, validate: valAgreement, validateEvery: o.validateEvery, log: (l) => console.log(`  ${l}`),
   });
@@ -158,7 +165,7 @@ function mean(xs: Float32Array): number {
 const base = rows[0].score.accuracy;
 const points = (r: Row): number => 100 * (r.score.accuracy - base);
 console.log(`\nPP-OCRv4 rec, ${evalLines.length} rendered evaluation lines (${chars} characters); training: ${trainLines.length} other lines, `
-  + `${o.buckets} width buckets (${o.fit}), batch ${o.batch}, AdamW peak lr ${o.lr} (weight decay ${o.weightDecay}), warm-up + cosine, KL T=${o.T} on the pre-softmax logits${o.hidden > 0 ? ` + MSE on the neck's LayerNorm inputs (weight ${o.hidden})` : ''}, checkpoint chosen by agreement with fp32 on ${valLines.length} ${o.valLines > 0 ? 'validation (text seed 7)' : 'calibration'} lines; ${o.threads} threads on a `
+  + `${o.buckets} width buckets (${o.fit}), batch ${o.batch}, AdamW peak lr ${o.lr} (weight decay ${o.weightDecay}), warm-up + cosine, KL T=${o.T} on the pre-softmax logits${o.hidden > 0 ? ` + MSE on the neck's LayerNorm inputs (weight ${o.hidden})` : ''}${o.channels > 0 ? ` + channel MSE on pruned feature maps (weight ${o.channels})` : ''}, checkpoint chosen by agreement with fp32 on ${valLines.length} ${o.valLines > 0 ? 'validation (text seed 7)' : 'calibration'} lines; ${o.threads} threads on a `
   + `${os.availableParallelism()}-core machine shared with other jobs\n`);
 console.log(table([
   ['model', 'char accuracy', 'vs fp32 (points)', 'exact lines', 'parameters', 'steps (kept)', 'train wall', 'samples/s', 'KL first → last 10'],

@@ -11,6 +11,8 @@ import { train } from '../src/train/trainer.js';
 import { exportTrained } from '../src/train/export.js';
 import { distillRec, loadRecFp32, pruneRec, REC_INPUT } from '../bench/lib/distill-ocr-model.js';
 import { rng } from './helpers/feeds.js';
+import { channelPairs, keptName, matchPrunedChannels, withChannelViews } from '../bench/lib/distill-ocr-channels.js';
+import { makeValueInfo } from '../src/ir/builder.js';
 
 /** Dark strokes on white, normalized like the model's input ((x/255 − 0.5) / 0.5 puts white at 1). */
 function syntheticLines(batch: number, width: number, seed: number): Tensor {
@@ -45,4 +47,24 @@ test('distilling pruned PP-OCRv4 rec lowers the KL and exports a runnable model 
   const out = Object.values(await runModel(student, { [REC_INPUT]: syntheticLines(1, 96, 8) }, { optimization: 'all', threads: 2 }))[0];
   assert.deepEqual(out.dims, [1, 12, 6625]);
   assert.ok(out.toFloat32().every(Number.isFinite));
+});
+
+test('pruned feature maps align with the teacher\'s kept channels, in order; the teacher\'s Gather views reproduce them', async () => {
+  const fp32 = await loadRecFp32();
+  const pruned = await pruneRec(fp32, 0.125);
+  const feeds = [7, 8].map((seed) => ({ [REC_INPUT]: syntheticLines(1, 64, seed) }));
+  const views = await matchPrunedChannels(pruned, fp32, feeds, 2);
+  assert.ok(views.length >= 5, `${views.length} views`);
+  for (const v of views) assert.ok(v.channels.every((c, i) => i === 0 || c > v.channels[i - 1]) && v.correlation >= 0.8 && v.variance > 0);
+  // Before the first pruned consumer the student computes exactly the teacher's kept channels.
+  const first = views[0];
+  assert.ok(first.correlation > 0.9999, `${first.correlation}`);
+  const probe = (m: typeof fp32, value: string): typeof fp32 => ({ ...m, graph: { ...m.graph, outputs: [makeValueInfo(value, DataType.FLOAT)] } });
+  const kept = Object.values(await runModel(probe(withChannelViews(fp32, views), keptName(first.value)), feeds[0]))[0];
+  const own = Object.values(await runModel(probe(pruned, first.value), feeds[0]))[0];
+  assert.deepEqual(kept.dims, own.dims);
+  const [a, b] = [kept.toFloat32(), own.toFloat32()];
+  assert.ok(a.every((x, i) => Math.abs(x - b[i]) < 1e-4), 'the Gather view is the student\'s map');
+  const pairs = channelPairs(views, 2);
+  assert.deepEqual(pairs[0], { student: first.value, teacher: keptName(first.value), loss: 'mse', weight: 2 / (views.length * first.variance) });
 });
