@@ -16,7 +16,7 @@
 //   node dist/bench/distill-ocr.bench.js [--ratios 0.125] [--steps 400] [--batch 4] [--buckets 8] [--fit crop|pad]
 //        [--lr 3e-5] [--weight-decay 0] [--T 1] [--eval-lines 200] [--train-lines 1024] [--calib-lines 32] [--val-lines 128]
 //        [--compensate 1] [--compensation mean|lstsq (lstsq)] [--min-agreement 0.97] [--sensitivity-lines 32] [--validate-every 50] [--threads 2] [--seed 0]
-//        [--hidden X (0)] [--channels X (0)]
+//        [--hidden X (5; 0: logits only)] [--channels X (0)]
 // --hidden adds MSE on every LayerNorm input of the SVTR neck (its residual stream, whose width of 120 pruning
 // keeps), each over the teacher's variance on 16 training lines, X shared among them (as distill-llm does);
 // --channels adds MSE between every pruned feature map a Conv reads and the teacher's same channels
@@ -55,7 +55,7 @@ const o = {
   steps: num('steps', 400), batch: num('batch', 4), buckets: num('buckets', 8), fit: (arg('fit') ?? 'crop') as 'crop' | 'pad', lr: num('lr', 3e-5), weightDecay: Number(arg('weight-decay') ?? 0), T: num('T', 1),
   minAgreement: Number(arg('min-agreement') ?? 0.97), sensitivityLines: num('sensitivity-lines', 32), compensate: arg('compensate') !== '0',
   evalLines: num('eval-lines', 200), trainLines: num('train-lines', 1024), calibLines: num('calib-lines', 32), valLines: Number(arg('val-lines') ?? 128), validateEvery: num('validate-every', 50),
-  threads: num('threads', 2), seed: Number(arg('seed') ?? 0), hidden: Number(arg('hidden') ?? 0), channels: Number(arg('channels') ?? 0), compensation: (arg('compensation') ?? 'lstsq') as 'mean' | 'lstsq',
+  threads: num('threads', 2), seed: Number(arg('seed') ?? 0), hidden: Number(arg('hidden') ?? 5), channels: Number(arg('channels') ?? 0), compensation: (arg('compensation') ?? 'lstsq') as 'mean' | 'lstsq',
 };
 if (!['mean', 'lstsq'].includes(o.compensation)) throw new Error(`--compensation needs mean or lstsq, got ${o.compensation}`);
 if (!(o.channels >= 0)) throw new Error(`--channels needs a number ≥ 0, got ${arg('channels')}`);
