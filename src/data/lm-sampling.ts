@@ -13,8 +13,7 @@ export interface SamplingOptions {
   /** Tokens per sequence, BOS included. */
   readonly length: number;
   readonly temperature?: number;
-  /** Nucleus sampling (default 1: off): only the most likely tokens whose mass reaches top_p are drawn from, which
-   *  cuts the unreliable tail a small model's text drifts on. */
+  /** Nucleus sampling (default 1: off): draw only from the most likely tokens whose mass reaches top_p. */
   readonly topP?: number;
   readonly seed?: number;
   readonly bos?: number;
