@@ -10,7 +10,7 @@
 // 256-token stories by default: the validation stories run to 512 tokens, and 128-token samples never show the
 // student a story's later positions. Pruning ranks heads and FFN units across layers (scope global: 25 % of each
 // kind overall, at least 10 % of every layer's units kept), which beat 25 % in every layer on held-out sampled text.
-//   node dist/bench/distill-llm.bench.js [--rows N (256)] [--held-out N (4)] [--sample-length N (256)] [--pack N (2)]
+//   node dist/bench/distill-llm.bench.js [--rows N (512)] [--held-out N (4)] [--sample-length N (256)] [--pack N (2)]
 //        [--batch N (4)] [--epochs N (16)] [--lr X (4e-3)] [--T X (1)] [--hidden X (5; 0: logits only)]
 //        [--eval-iter N (256)] [--threads N (2)] [--seed N (0)] [--compensation none|mean|lstsq (lstsq)] [--calib N (16)]
 //        [--sample-temperature X (1)] [--top-p X (1)] [--scope layer|global (global)]
@@ -34,7 +34,7 @@ const arg = (name: string, fallback: number, zeroOk = false): number => {
   return n;
 };
 const o = {
-  rows: arg('rows', 256), heldOut: arg('held-out', 4), sampleLength: arg('sample-length', 256), pack: arg('pack', 2), batch: arg('batch', 4),
+  rows: arg('rows', 512), heldOut: arg('held-out', 4), sampleLength: arg('sample-length', 256), pack: arg('pack', 2), batch: arg('batch', 4),
   epochs: arg('epochs', 16), lr: arg('lr', 4e-3), T: arg('T', 1), hidden: arg('hidden', 5, true), evalIter: arg('eval-iter', 256), threads: arg('threads', 2),
   seed: process.argv.includes('--seed') ? Number(process.argv[process.argv.indexOf('--seed') + 1]) : 0,
   compensation: (process.argv.includes('--compensation') ? process.argv[process.argv.indexOf('--compensation') + 1] : 'lstsq') as 'none' | 'mean' | 'lstsq',
