@@ -9,6 +9,7 @@
 // batch, in Float64.
 import type { ValueSink } from '../../src/calib/collect.js';
 import type { FeatureReader, FeatureRows } from './features.js';
+import { choleskyInPlace } from '../../src/linalg/cholesky.js';
 
 /** Rows per accumulation block. */
 const BLOCK = 32;
@@ -161,18 +162,10 @@ export function squaredError(m: CrossMoments, x: Float64Array, outputs: readonly
 function cholesky(gram: Float64Array, n: number, scale: number, lambda: number, ridged: number): Float64Array | undefined {
   const l = new Float64Array(n * n);
   for (let j = 0; j < n; j++) {
-    let d = gram[j * n + j] * scale + (j < ridged ? lambda : 0);
-    for (let k = 0; k < j; k++) d -= l[j * n + k] ** 2;
-    if (!(d > 0)) return undefined;
-    const ljj = Math.sqrt(d);
-    l[j * n + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      let v = gram[j * n + i] * scale; // symmetric: (i, j) is stored at (j, i)
-      for (let k = 0; k < j; k++) v -= l[i * n + k] * l[j * n + k];
-      l[i * n + j] = v / ljj;
-    }
+    l[j * n + j] = gram[j * n + j] * scale + (j < ridged ? lambda : 0);
+    for (let i = j + 1; i < n; i++) l[i * n + j] = gram[j * n + i] * scale; // symmetric: (i, j) is stored at (j, i)
   }
-  return l;
+  return choleskyInPlace(l, n) ? l : undefined;
 }
 
 /** X with X · (L Lᵀ) = R, row by row (the system is symmetric). */

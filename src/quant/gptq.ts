@@ -4,30 +4,13 @@
 // ‖XW − XŴ‖² rather than the weight error. Block scales are taken from the error-updated rows when a block
 // starts, as GPTQ's group-wise variant does. Codes and scales use the same scheme as round-to-nearest.
 import { type BlockQuantized, blockScale, codeOf } from './blockwise.js';
+import { choleskyInPlace } from '../linalg/cholesky.js';
 
 export interface GptqOptions {
   readonly blockSize: number;
   readonly symmetric: boolean;
   /** Dampening added to H's diagonal, relative to its mean (the paper's 1%). */
   readonly damp?: number;
-}
-
-/** In-place Cholesky factorization A = L Lᵀ of a k×k matrix; false when A is not positive definite. */
-function cholesky(a: Float64Array, k: number): boolean {
-  for (let j = 0; j < k; j++) {
-    let d = a[j * k + j];
-    for (let p = 0; p < j; p++) d -= a[j * k + p] * a[j * k + p];
-    if (!(d > 0)) return false;
-    const ljj = Math.sqrt(d);
-    a[j * k + j] = ljj;
-    for (let i = j + 1; i < k; i++) {
-      let s = a[i * k + j];
-      for (let p = 0; p < j; p++) s -= a[i * k + p] * a[j * k + p];
-      a[i * k + j] = s / ljj;
-    }
-    for (let p = j + 1; p < k; p++) a[j * k + p] = 0;
-  }
-  return true;
 }
 
 /** The upper Cholesky factor U of H⁻¹ (H⁻¹ = UᵀU), with dampening raised until H is positive definite. */
@@ -38,7 +21,7 @@ function inverseHessianFactor(hessian: Float64Array, k: number, damp: number): F
   for (let attempt = 0; attempt < 8; attempt++, damp *= 10) {
     const l = Float64Array.from(hessian);
     for (let i = 0; i < k; i++) l[i * k + i] += damp * mean;
-    if (!cholesky(l, k)) continue;
+    if (!choleskyInPlace(l, k)) continue;
     // L⁻¹ by forward substitution, then H⁻¹ = L⁻ᵀ L⁻¹.
     const inv = new Float64Array(k * k);
     for (let c = 0; c < k; c++) {
@@ -57,7 +40,7 @@ function inverseHessianFactor(hessian: Float64Array, k: number, damp: number): F
         hinv[j * k + i] = s;
       }
     }
-    if (!cholesky(hinv, k)) continue;
+    if (!choleskyInPlace(hinv, k)) continue;
     // Transpose the lower factor into U.
     const u = new Float64Array(k * k);
     for (let i = 0; i < k; i++) for (let j = 0; j <= i; j++) u[j * k + i] = hinv[i * k + j];
