@@ -7,9 +7,9 @@
 // whose aligned channels correlate below MIN_CORRELATION on average is left out.
 import { castDraft, produce } from 'immer';
 import '../../src/rewrite/immer-setup.js';
-import { DataType, makeValueInfo, Tensor, type Model } from '../../src/index.js';
+import { DataType, Tensor, type Model } from '../../src/index.js';
 import { makeNode } from '../../src/ir/builder.js';
-import { createSession, runModel } from '../../src/runtime/ort.js';
+import { streamValues } from '../../src/calib/collect.js';
 import type { DistillPair } from '../../passes/distill/pairs.js';
 
 const MIN_CORRELATION = 0.8;
@@ -65,25 +65,20 @@ export function channelPairs(views: readonly ChannelView[], weight: number): Dis
 
 /** Per value, per channel: every activation of that channel over the feeds, concatenated. */
 async function channelSamples(model: Model, values: readonly string[], feeds: ReadonlyArray<Record<string, Tensor>>, threads: number): Promise<Map<string, Float32Array[]>> {
-  const probe = produce(model, (d) => { d.graph.outputs.push(...castDraft(values.map((v) => makeValueInfo(v, DataType.FLOAT)))); });
-  const session = await createSession(probe, { threads });
   const parts = new Map<string, Float32Array[][]>(values.map((v) => [v, []]));
-  try {
-    for (const feed of feeds) {
-      const out = await runModel(session, feed);
-      for (const v of values) {
-        const x = out[v], [n, c] = x.dims as number[], plane = x.size / (n * c), data = x.toFloat32();
-        parts.get(v)!.push(Array.from({ length: c }, (_, ch) => {
-          const row = new Float32Array(n * plane);
-          for (let i = 0; i < n; i++) row.set(data.subarray((i * c + ch) * plane, (i * c + ch + 1) * plane), i * plane);
-          return row;
-        }));
-      }
-    }
-  } finally {
-    await session.release();
-  }
+  const sinks = new Map(values.map((v) => [v, { observe: (data: Float32Array, dims: readonly number[]) => parts.get(v)!.push(splitChannels(data, dims)) }]));
+  await streamValues(model, sinks, feeds, { onProgress: false, session: { threads } });
   return new Map([...parts].map(([v, perFeed]) => [v, perFeed[0].map((_, ch) => concat(perFeed.map((f) => f[ch])))]));
+}
+
+/** A [N, C, ...] value's channels, each as one array of its N · plane elements. */
+function splitChannels(data: Float32Array, dims: readonly number[]): Float32Array[] {
+  const [n, c] = dims, plane = data.length / (n * c);
+  return Array.from({ length: c }, (_, ch) => {
+    const row = new Float32Array(n * plane);
+    for (let i = 0; i < n; i++) row.set(data.subarray((i * c + ch) * plane, (i * c + ch + 1) * plane), i * plane);
+    return row;
+  });
 }
 
 function concat(parts: readonly Float32Array[]): Float32Array {

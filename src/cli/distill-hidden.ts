@@ -2,14 +2,10 @@
 // (heads and FFN units go, the model dim stays), every normalized residual value has the same shape in student and
 // teacher, so each can learn the teacher's by MSE beside the logits' KL. Each pair is weighted by 1 / the teacher
 // value's variance, so a layer whose stream is 10× larger does not weigh 100× more; `weight` is shared out among them.
-import { castDraft, produce } from 'immer';
-import '../rewrite/immer-setup.js';
 import type { Model } from '../ir/model.js';
-import { DataType } from '../ir/dtype.js';
 import type { Tensor } from '../ir/tensor.js';
-import { makeValueInfo } from '../ir/builder.js';
 import { constantOf } from '../ir/analysis.js';
-import { createSession, runModel } from '../runtime/ort.js';
+import { streamValues } from '../calib/collect.js';
 import type { DistillPair } from '../../passes/distill.pass.js';
 
 /** The values an RMSNorm reads (x of Pow(x, 2) in exported graphs): the residual stream before each block and the final norm. */
@@ -34,19 +30,11 @@ export function layerNormInputs(model: Model): string[] {
 
 /** Variance of each value over every element the feeds produce (one session run per feed). */
 export async function valueVariances(model: Model, values: readonly string[], feeds: ReadonlyArray<Record<string, Tensor>>, threads = 1): Promise<number[]> {
-  const probe = produce(model, (d) => { d.graph.outputs.push(...castDraft(values.map((v) => makeValueInfo(v, DataType.FLOAT)))); });
-  const session = await createSession(probe, { threads });
   const sums = values.map(() => ({ n: 0, sum: 0, squares: 0 }));
-  try {
-    for (const feed of feeds) {
-      const out = await runModel(session, feed);
-      values.forEach((v, i) => {
-        for (const x of out[v].toFloat32()) { sums[i].n++; sums[i].sum += x; sums[i].squares += x * x; }
-      });
-    }
-  } finally {
-    await session.release();
-  }
+  const sinks = new Map(values.map((v, i) => [v, {
+    observe: (xs: Float32Array) => { const s = sums[i]; for (const x of xs) { s.n++; s.sum += x; s.squares += x * x; } },
+  }]));
+  await streamValues(model, sinks, feeds, { onProgress: false, session: { threads } });
   return sums.map(({ n, sum, squares }) => squares / n - (sum / n) ** 2);
 }
 
