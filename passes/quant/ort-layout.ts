@@ -8,8 +8,9 @@ import { flattenResidualLayerNorm } from '../../rules/quant/flatten-residual-lay
 
 const ORT_LAYOUT = new RuleSet('quant-ort-layout', [flattenResidualLayerNorm]);
 
-export function flattenResidualLayerNorms(model: Model, ctx: PassContext): Model {
-  const { model: out, stats } = applyRules(model, ORT_LAYOUT, ctx.driver);
-  for (const [rule, n] of stats.applied) ctx.note(rule, n);
+/** `model` with the layout rules applied; `ctx` (inside the quant pass) gets the driver options and the counts. */
+export function flattenResidualLayerNorms(model: Model, ctx?: PassContext): Model {
+  const { model: out, stats } = applyRules(model, ORT_LAYOUT, ctx?.driver);
+  if (ctx) for (const [rule, n] of stats.applied) ctx.note(rule, n);
   return out;
 }
