@@ -9,6 +9,7 @@ import { attrFloat, type Graph, type Model, type Node } from '../../src/ir/model
 import { DataType } from '../../src/ir/dtype.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { graphIndex, usesOf } from '../../src/ir/analysis.js';
+import { freshNamer, valueNames } from '../../src/rewrite/rename.js';
 import { makeTensorType } from '../../src/ir/types.js';
 import { streamValues, type ValueSink } from '../../src/calib/collect.js';
 import type { CalibrationData } from '../../src/calib/data.js';
@@ -119,14 +120,14 @@ function applySolved(graph: Graph, systems: readonly SinkSystem[], ridge: number
   const inits = new Map<string, Tensor>();
   const rewired = new Map<Node, Node>();
   const shifts = new Map<Node, Float32Array>();
+  const fresh = freshNamer(new Set(valueNames(graph)));
   for (const s of systems) {
     const node = byOutput.get(s.sink.node.outputs[0])!;
     const name = node.inputs[1];
     const { weight, shift, ridge: used } = solved(s, graph.initializers.get(name)!, ridge);
     ridges.push(used);
     const shared = (index.consumers.get(name) ?? []).length > 1 || inits.has(name);
-    let to = name;
-    for (let k = 1; shared && (graph.initializers.has(to) || inits.has(to)); k++) to = `${name}_reconstructed${k > 1 ? `_${k}` : ''}`;
+    const to = shared ? fresh(`${name}_reconstructed`) : name;
     inits.set(to, weight);
     if (to !== name) rewired.set(node, { ...node, inputs: node.inputs.map((x, i) => (i === 1 ? to : x)) });
     shifts.set(s.sink.node, shift);
