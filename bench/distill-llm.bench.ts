@@ -13,7 +13,7 @@
 //   node dist/bench/distill-llm.bench.js [--rows N (512)] [--held-out N (4)] [--sample-length N (256)] [--pack N (2)]
 //        [--batch N (4)] [--epochs N (16)] [--lr X (4e-3)] [--T X (1)] [--hidden X (5; 0: logits only)]
 //        [--eval-iter N (256)] [--threads N (2)] [--seed N (0)] [--compensation none|mean|lstsq (lstsq)] [--calib N (16)]
-//        [--sample-temperature X (1)] [--top-p X (1)] [--scope layer|global (global)]
+//        [--sample-temperature X (1)] [--top-p X (1)] [--scope layer|global (global)] [--ema DECAY (none: the last weights)]
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,10 +38,11 @@ const o = {
   epochs: arg('epochs', 16), lr: arg('lr', 4e-3), T: arg('T', 1), hidden: arg('hidden', 5, true), evalIter: arg('eval-iter', 256), threads: arg('threads', 2),
   seed: process.argv.includes('--seed') ? Number(process.argv[process.argv.indexOf('--seed') + 1]) : 0,
   compensation: (process.argv.includes('--compensation') ? process.argv[process.argv.indexOf('--compensation') + 1] : 'lstsq') as 'none' | 'mean' | 'lstsq',
-  calib: arg('calib', 16), sampleTemperature: arg('sample-temperature', 1), topP: arg('top-p', 1),
+  calib: arg('calib', 16), ema: process.argv.includes('--ema') ? Number(process.argv[process.argv.indexOf('--ema') + 1]) : undefined, sampleTemperature: arg('sample-temperature', 1), topP: arg('top-p', 1),
 };
 const scope = (process.argv.includes('--scope') ? process.argv[process.argv.indexOf('--scope') + 1] : 'global') as 'layer' | 'global';
 if (!['layer', 'global'].includes(scope)) throw new Error(`--scope needs layer or global, got ${scope}`);
+if (o.ema !== undefined && !(o.ema >= 0 && o.ema < 1)) throw new Error(`--ema needs a decay in [0, 1), got ${o.ema}`);
 if (!['none', 'mean', 'lstsq'].includes(o.compensation)) throw new Error(`--compensation needs none, mean or lstsq, got ${o.compensation}`);
 const TARGET = 1.1; // within 10 % of fp32
 
@@ -102,7 +103,7 @@ const variances = await valueVariances(fp32, hiddenValues, orderedBatches(train,
 const pairs = [{ student: logits, teacher: logits }, ...hiddenStatePairs(hiddenValues, variances, o.hidden)];
 const plan = planDistillation({ student: pruned, teacher: fp32, loss: 'kl_div', T: o.T, pairs, optimizer: { kind: 'adamw', weightDecay: 0.01 }, clipNorm: 1 });
 const outcome = await distillStudent(plan, {
-  train, heldOut, batch: o.batch, epochs: o.epochs, evalIter: o.evalIter, lr: o.lr, seed: o.seed, threads: o.threads, progress: 'log', logEvery: 40,
+  train, heldOut, batch: o.batch, epochs: o.epochs, ...(o.ema === undefined ? {} : { ema: o.ema }), evalIter: o.evalIter, lr: o.lr, seed: o.seed, threads: o.threads, progress: 'log', logEvery: 40,
 });
 const trainWallS = (performance.now() - t0) / 1000;
 const pplDistilled = await perplexity(outcome.model, stories);
@@ -122,7 +123,7 @@ console.log(table([
 ]));
 const best = r.best;
 console.log(`\ntraining data: ${o.rows} rows of ${length} tokens, each ${o.pack} stories of ${o.sampleLength} tokens sampled from the fp32 teacher at temperature ${o.sampleTemperature}${o.topP < 1 ? `, top-p ${o.topP}` : ''} (${count} stories, ${samplingS.toFixed(0)} s${samplingS < 1 ? ', cached' : ''}); ${o.heldOut} more rows held out to pick the checkpoint`);
-console.log(`training: kl_div T ${o.T} on the logits${o.hidden > 0 ? ` + ${hiddenValues.length} hidden-state MSE pairs (weight ${o.hidden})` : ''}, AdamW (lr ${o.lr}, weight decay 0.01, warm-up + cosine, clip 1), batch ${o.batch} × ${length} tokens, ${r.steps} steps (${o.epochs} epochs), ${plan.trained.length} tensors trained`);
+console.log(`training: kl_div T ${o.T} on the logits${o.hidden > 0 ? ` + ${hiddenValues.length} hidden-state MSE pairs (weight ${o.hidden})` : ''}, AdamW (lr ${o.lr}, weight decay 0.01, warm-up + cosine, clip 1${o.ema === undefined ? '' : `, weights averaged with EMA ${o.ema}`}), batch ${o.batch} × ${length} tokens, ${r.steps} steps (${o.epochs} epochs), ${plan.trained.length} tensors trained`);
 console.log(`time: ${trainWallS.toFixed(0)} s training wall (${(r.trainMs / 1000).toFixed(0)} s in steps), ${Math.round(r.samplesPerSec * length)} tokens/s, ${os.availableParallelism()} cores, ${o.threads} onnxruntime threads (machine shared with other jobs); whole bench ${((performance.now() - wall0) / 1000).toFixed(0)} s`);
 if (best) console.log(`checkpoint: step ${best.step}, held-out sampled-text perplexity ${fmt(-best.metric)} (before training ${fmt(outcome.metric!.before)})`);
 // Where in a story the gap lies: training stories are --sample-length tokens long, the validation stories up to 512.

@@ -16,11 +16,11 @@
 //   node dist/bench/distill-ocr.bench.js [--ratios 0.125] [--steps 400] [--batch 4] [--buckets 8] [--fit crop|pad]
 //        [--lr 3e-5] [--weight-decay 0] [--T 1] [--eval-lines 200] [--train-lines 1024] [--calib-lines 32] [--val-lines 128]
 //        [--compensate 1] [--compensation mean|lstsq (lstsq)] [--min-agreement 0.97] [--sensitivity-lines 32] [--validate-every 50] [--threads 2] [--seed 0]
-//        [--hidden X (5; 0: logits only)] [--channels X (0)]
+//        [--hidden X (5; 0: logits only)] [--channels X (0)] [--ema DECAY (none)]
 // --hidden adds MSE on every LayerNorm input of the SVTR neck (its residual stream, whose width of 120 pruning
 // keeps), each over the teacher's variance on 16 training lines, X shared among them (as distill-llm does);
 // --channels adds MSE between every pruned feature map a Conv reads and the teacher's same channels
-// (lib/distill-ocr-channels.ts), weighted the same way.
+// (lib/distill-ocr-channels.ts), weighted the same way. --ema validates and keeps a moving average of the weights.
 // One step runs student and teacher forward, the student backward and AdamW, all as one onnxruntime inference graph.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -55,9 +55,10 @@ const o = {
   steps: num('steps', 400), batch: num('batch', 4), buckets: num('buckets', 8), fit: (arg('fit') ?? 'crop') as 'crop' | 'pad', lr: num('lr', 3e-5), weightDecay: Number(arg('weight-decay') ?? 0), T: num('T', 1),
   minAgreement: Number(arg('min-agreement') ?? 0.97), sensitivityLines: num('sensitivity-lines', 32), compensate: arg('compensate') !== '0',
   evalLines: num('eval-lines', 200), trainLines: num('train-lines', 1024), calibLines: num('calib-lines', 32), valLines: Number(arg('val-lines') ?? 128), validateEvery: num('validate-every', 50),
-  threads: num('threads', 2), seed: Number(arg('seed') ?? 0), hidden: Number(arg('hidden') ?? 5), channels: Number(arg('channels') ?? 0), compensation: (arg('compensation') ?? 'lstsq') as 'mean' | 'lstsq',
+  ema: arg('ema') === undefined ? undefined : Number(arg('ema')), threads: num('threads', 2), seed: Number(arg('seed') ?? 0), hidden: Number(arg('hidden') ?? 5), channels: Number(arg('channels') ?? 0), compensation: (arg('compensation') ?? 'lstsq') as 'mean' | 'lstsq',
 };
 if (!['mean', 'lstsq'].includes(o.compensation)) throw new Error(`--compensation needs mean or lstsq, got ${o.compensation}`);
+if (o.ema !== undefined && !(o.ema >= 0 && o.ema < 1)) throw new Error(`--ema needs a decay in [0, 1), got ${arg('ema')}`);
 if (!(o.channels >= 0)) throw new Error(`--channels needs a number ≥ 0, got ${arg('channels')}`);
 if (!(o.hidden >= 0)) throw new Error(`--hidden needs a number ≥ 0, got ${arg('hidden')}`);
 if (!(o.weightDecay >= 0)) throw new Error(`--weight-decay needs a number ≥ 0, got ${arg('weight-decay')}`);
@@ -142,7 +143,7 @@ async function pruneAndDistill(ratio: number): Promise<Row[]> {
   const result = await distillBuckets({
     student: pruned, teacher, buckets, batch: o.batch, T: o.T, steps: o.steps, hidden: [...hidden, ...channelPairs(views, o.channels)],
     lr: warmupCosine({ peak: o.lr, warmupSteps: Math.max(1, Math.round(o.steps / 10)), totalSteps: o.steps, floor: o.lr / 50 }),
-    weightDecay: o.weightDecay, seed: o.seed, threads: o.threads, validate: valAgreement, validateEvery: o.validateEvery, log: (l) => console.log(`  ${l}`),
+    weightDecay: o.weightDecay, ...(o.ema === undefined ? {} : { ema: o.ema }), seed: o.seed, threads: o.threads, validate: valAgreement, validateEvery: o.validateEvery, log: (l) => console.log(`  ${l}`),
   });
   const trainWallS = seconds(t0);
   const distilledRow: Row = {
@@ -165,7 +166,7 @@ function mean(xs: Float32Array): number {
 const base = rows[0].score.accuracy;
 const points = (r: Row): number => 100 * (r.score.accuracy - base);
 console.log(`\nPP-OCRv4 rec, ${evalLines.length} rendered evaluation lines (${chars} characters); training: ${trainLines.length} other lines, `
-  + `${o.buckets} width buckets (${o.fit}), batch ${o.batch}, AdamW peak lr ${o.lr} (weight decay ${o.weightDecay}), warm-up + cosine, KL T=${o.T} on the pre-softmax logits${o.hidden > 0 ? ` + MSE on the neck's LayerNorm inputs (weight ${o.hidden})` : ''}${o.channels > 0 ? ` + channel MSE on pruned feature maps (weight ${o.channels})` : ''}, checkpoint chosen by agreement with fp32 on ${valLines.length} ${o.valLines > 0 ? 'validation (text seed 7)' : 'calibration'} lines; ${o.threads} threads on a `
+  + `${o.buckets} width buckets (${o.fit}), batch ${o.batch}, AdamW peak lr ${o.lr} (weight decay ${o.weightDecay}), warm-up + cosine${o.ema === undefined ? '' : `, weights averaged (EMA ${o.ema})`}, KL T=${o.T} on the pre-softmax logits${o.hidden > 0 ? ` + MSE on the neck's LayerNorm inputs (weight ${o.hidden})` : ''}${o.channels > 0 ? ` + channel MSE on pruned feature maps (weight ${o.channels})` : ''}, checkpoint chosen by agreement with fp32 on ${valLines.length} ${o.valLines > 0 ? 'validation (text seed 7)' : 'calibration'} lines; ${o.threads} threads on a `
   + `${os.availableParallelism()}-core machine shared with other jobs\n`);
 console.log(table([
   ['model', 'char accuracy', 'vs fp32 (points)', 'exact lines', 'parameters', 'steps (kept)', 'train wall', 'samples/s', 'KL first → last 10'],

@@ -170,6 +170,35 @@ test('keepBest keeps the parameters of the best evaluation', async () => {
   assert.notDeepEqual(result.best?.params.get('fc1.weight'), result.params.get('fc1.weight'));
 });
 
+test('ema: evaluation, checkpoint and result are the moving average of the parameters after each step', async () => {
+  const { training } = mlpTraining(4);
+  const step = buildStepGraph(training.model, { loss: training.loss, trainable: MLP_TRAINABLE, optimizer: { kind: 'adamw' } });
+  const run = (extra: { trainIter: number; ema?: number; evaluate?: (p: ReadonlyMap<string, Float32Array>) => number }) =>
+    train({ step, batches: xorBatches, epochs: 5, lr: 0.05, threads: 1, progress: 'off', seed: 3, ...extra });
+  // The trainer is deterministic, so the parameters after step t are those of a run stopped at t.
+  const after = await Promise.all([1, 2, 3, 4, 5, 6].map(async (t) => (await run({ trainIter: t })).params));
+  const decay = 0.5;
+  const expected = new Map([...step.initial].map(([name, t]) => [name, t.toFloat32().slice()]));
+  after.forEach((params, t) => {
+    const keep = Math.min(decay, (1 + t) / (10 + t));
+    for (const [name, avg] of expected) {
+      const now = params.get(name)!;
+      for (let i = 0; i < avg.length; i++) avg[i] = keep * avg[i] + (1 - keep) * now[i];
+    }
+  });
+  const seen: Array<ReadonlyMap<string, Float32Array>> = [];
+  const averaged = await run({ trainIter: 6, ema: decay, evaluate: (p) => { seen.push(p); return seen.length; } });
+  for (const [name, avg] of expected) {
+    assert.deepEqual(averaged.params.get(name), avg, name);
+    assert.deepEqual(averaged.best?.params.get(name), avg, `${name} (best)`);
+    assert.deepEqual(seen.at(-1)!.get(name), avg, `${name} (evaluated)`);
+    assert.notDeepEqual(avg, after[5].get(name), `${name} differs from the last step's`);
+  }
+  // Checkpoints are copies: the average keeps moving after an evaluation without changing what was kept.
+  assert.notDeepEqual(seen[0].get('fc1.weight'), seen.at(-1)!.get('fc1.weight'));
+  await assert.rejects(run({ trainIter: 1, ema: 1 }), /moving-average decay must be in \[0, 1\), got 1/);
+});
+
 test('feeding the wrong inputs and exporting mismatched weights fail with one-line reasons', async () => {
   const { training, inference } = mlpTraining(3);
   const step = { model: training.model, loss: training.loss, trainable: MLP_TRAINABLE, optimizer: { kind: 'sgd' } as const };

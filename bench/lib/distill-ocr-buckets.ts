@@ -4,7 +4,7 @@
 // graph and zeroes the optimizer state per call, which would reset the moments at every bucket switch).
 // Validation is unlabeled: agreement of the student's readings with the fp32 readings on lines that are neither
 // evaluation nor training lines; the best checkpoint (step 0, the pruned model itself, included; the later one on ties) is kept.
-import { buildStepGraph, exportTrained, type Model } from '../../src/index.js';
+import { buildStepGraph, exportTrained, paramAverage, type Model } from '../../src/index.js';
 import { createSession, ort, toOrtTensor } from '../../src/runtime/ort.js';
 import { rng } from '../../src/train/shuffle.js';
 import type { StepGraph } from '../../src/train/step-graph.js';
@@ -34,6 +34,8 @@ export interface BucketTrainOptions {
   readonly hidden?: readonly DistillPair[];
   /** AdamW weight decay (default 0.01). */
   readonly weightDecay?: number;
+  /** Validate and keep a moving average of the weights with this decay instead of the last step's (default: none). */
+  readonly ema?: number;
 }
 
 export interface BucketTrainResult {
@@ -67,7 +69,9 @@ export async function distillBuckets(o: BucketTrainOptions): Promise<BucketTrain
     value.set(p.name, new ort.Tensor('float32', Float32Array.from(start), [...p.dims]));
     moments.set(p.name, p.state.map(() => new ort.Tensor('float32', new Float32Array(start.length), [...p.dims])));
   }
-  const current = (): Model => exportTrained(o.student, new Map([...value].map(([n, t]) => [n, t.data as Float32Array])));
+  const live = (name: string): Float32Array => value.get(name)!.data as Float32Array;
+  const average = o.ema === undefined ? undefined : paramAverage([...value.keys()].map((n) => [n, live(n)]), o.ema);
+  const current = (): Model => exportTrained(o.student, average?.snapshot() ?? new Map([...value.keys()].map((n) => [n, live(n)])));
   const scalar = (x: number): ort.Tensor => new ort.Tensor('float32', Float32Array.of(x), []);
 
   const validations: Array<{ step: number; metric: number }> = [];
@@ -104,6 +108,7 @@ export async function distillBuckets(o: BucketTrainOptions): Promise<BucketTrain
           value.set(p.name, out[p.next] as ort.Tensor);
           moments.set(p.name, p.state.map((s) => out[s.next] as ort.Tensor));
         }
+        average?.update(steps, live);
         steps++;
         samples += o.batch;
         losses.push(loss);

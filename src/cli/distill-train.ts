@@ -53,6 +53,8 @@ export interface DistillRun {
   readonly lr: number;
   /** Warm-up steps (default: a tenth of the steps, at most 100). */
   readonly warmupSteps?: number;
+  /** Evaluate and keep a moving average of the weights with this decay (see TrainOptions.ema). */
+  readonly ema?: number;
   readonly seed: number;
   readonly threads?: number;
   readonly progress: ProgressMode;
@@ -98,6 +100,7 @@ export async function distillStudent(plan: DistillPlan, run: DistillRun): Promis
     ...(run.evalIter === undefined ? {} : { evalIter: run.evalIter }),
     ...(run.threads === undefined ? {} : { threads: run.threads }),
     ...(run.logEvery === undefined ? {} : { logEvery: run.logEvery }),
+    ...(run.ema === undefined ? {} : { ema: run.ema }),
     lr: totalSteps > 1 ? warmupCosine({ peak: run.lr, warmupSteps: Math.min(warmupSteps, totalSteps - 1), totalSteps }) : run.lr,
     ...(evaluator ? { evaluate: async (params: ReadonlyMap<string, Float32Array>) => evaluator.score(await evaluator.measure(exportTrained(student, params))) } : {}),
   });

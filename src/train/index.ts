@@ -6,6 +6,7 @@ export type { ParamIO, StateIO } from './step-io.js';
 export { constantSchedule, warmupCosine, type Schedule, type WarmupCosineOptions } from './schedule.js';
 export { train, TrainError, type BatchFactory, type Checkpoint, type Evaluate, type FeedStream, type TrainFeed, type TrainOptions, type TrainResult } from './trainer.js';
 export type { ProgressMode, StepReport } from './progress.js';
+export { paramAverage, type ParamAverage } from './ema.js';
 export { exportTrained, type ParamValues } from './export.js';
 export { withLossHead, type TrainingModel } from './loss-head.js';
 export { addTallies, argmaxRows, nextTokenNll, perplexityOf, rate, teacherAgreement, top1, type NllTally, type Tally } from './metrics.js';

@@ -9,6 +9,7 @@ import { Tensor } from '../ir/tensor.js';
 import { createSession, ort, toOrtTensor } from '../runtime/ort.js';
 import type { ParamValues } from './export.js';
 import { type ProgressMode, progressSink, type StepReport } from './progress.js';
+import { paramAverage } from './ema.js';
 import type { Schedule } from './schedule.js';
 import { rng } from './shuffle.js';
 import { buildStepGraph, type StepGraph, type StepGraphOptions } from './step-graph.js';
@@ -45,6 +46,9 @@ export interface TrainOptions {
   readonly evaluate?: Evaluate;
   /** Keep the parameters of the best evaluation (default: true when evaluating). */
   readonly keepBest?: boolean;
+  /** Decay of a moving average of the parameters (e.g. 0.999; default: none): evaluation, the best checkpoint and
+   *  the result are then the average (see ema.ts). */
+  readonly ema?: number;
   readonly seed?: number;
   /** onnxruntime intra-op threads (default: all cores). Results are reproducible at a fixed count. */
   readonly threads?: number;
@@ -83,7 +87,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const lrAt: Schedule = typeof options.lr === 'number' ? () => options.lr as number : options.lr;
   const session = await createSession(graph.model, { optimization: 'all', threads: options.threads ?? os.availableParallelism() });
   const state = initialState(graph, options.params);
-  const currentParams = (): Map<string, Float32Array> => new Map(graph.params.map((p) => [p.name, state[p.input].data as Float32Array]));
+  const inputOf = new Map(graph.params.map((p) => [p.name, p.input]));
+  const live = (name: string): Float32Array => state[inputOf.get(name)!].data as Float32Array;
+  const average = options.ema === undefined ? undefined : paramAverage(graph.params.map((p) => [p.name, live(p.name)]), options.ema);
+  // Step outputs replace the state's tensors (never written in place), so the live parameters need no copy.
+  const currentParams = (): Map<string, Float32Array> => average?.snapshot() ?? new Map(graph.params.map((p) => [p.name, live(p.name)]));
 
   const streamFor = (epoch: number): FeedStream =>
     typeof options.batches === 'function' ? options.batches(epoch, rng(mixSeed(seed, epoch))) : options.batches;
@@ -131,6 +139,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           state[p.input] = out[p.next] as ort.Tensor;
           for (const s of p.state) state[s.input] = out[s.next] as ort.Tensor;
         }
+        average?.update(steps, live);
         steps++;
         samples += batchSizeOf(feeds[graph.dataInputs[0]]);
         losses.push(loss);
