@@ -5,8 +5,9 @@
 // less a constant). Beside it, MSE on every RMSNorm input (the residual stream, whose width pruning keeps), each
 // over the teacher's variance and `--hidden` shared among them: per token 64 targets per layer, not one
 // distribution at the end. AdamW, warm-up + cosine, clip 1; the checkpoint is chosen by perplexity on held-out
-// sampled rows. Sampling without a KV cache costs the square of the length, so stories are sampled short and packed
-// end to end into long rows (BOS opens each, as llama2.c packs TinyStories), cached in .tmp/bench-distill-llm.
+// sampled rows. Stories are sampled through a KV-cache decode step built from the teacher's weights
+// (lib/llama-decode.ts: the export has no cache), optionally packed end to end into long rows (BOS opens each, as
+// llama2.c packs TinyStories), and cached in .tmp/bench-distill-llm.
 // 256-token stories by default: the validation stories run to 512 tokens, and 128-token samples never show the
 // student a story's later positions. Pruning ranks heads and FFN units across layers (scope global: 25 % of each
 // kind overall, at least 10 % of every layer's units kept), which beat 25 % in every layer on held-out sampled text.
@@ -24,6 +25,7 @@ import { hiddenStatePairs, rmsNormInputs, valueVariances } from '../src/cli/dist
 import { distillStudent, planDistillation } from '../src/cli/distill-train.js';
 import { perplexity, perplexityByPosition, STORIES_MODEL, validationStories } from '../test/helpers/perplexity.js';
 import { REPO_ROOT } from '../test/helpers/paths.js';
+import { llamaDecodeStep } from './lib/llama-decode.js';
 import { table } from './lib/measure.js';
 
 const arg = (name: string, fallback: number, zeroOk = false): number => {
@@ -86,7 +88,7 @@ async function teacherSample(n: number): Promise<number[][]> {
   const cached = largest > 0 ? (JSON.parse(readFileSync(path.join(dir, `${prefix}${largest}${suffix}`), 'utf8')) as number[][]).slice(0, n) : [];
   if (cached.length === n) return cached;
   const fresh = await sampleSequences(fp32, {
-    count: n - cached.length, from: cached.length, length: o.sampleLength, temperature: o.sampleTemperature, topP: o.topP, seed: 1000 + o.seed, batch: 48, threads: o.threads,
+    decodeStep: llamaDecodeStep(fp32), count: n - cached.length, from: cached.length, length: o.sampleLength, temperature: o.sampleTemperature, topP: o.topP, seed: 1000 + o.seed, batch: 48, threads: o.threads,
     onBatch: (done) => console.error(`sampled ${cached.length + done}/${n} sequences (${((performance.now() - s0) / 1000).toFixed(0)} s)`),
   });
   const all = [...cached, ...fresh];

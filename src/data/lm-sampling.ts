@@ -1,9 +1,11 @@
 // Text sampled from a causal LM itself (temperature sampling from BOS): calibration or training data for a
 // language model when no corpus is at hand. The model's interface is stories260K's: input_ids int64 [batch, seq] →
 // logits [batch, seq, vocab]. Without a KV cache every new token re-runs the whole prefix, so `batch` sequences
-// grow side by side in one run per position (the same arithmetic per token, far fewer session calls).
+// grow side by side in one run per position (the same arithmetic per token, far fewer session calls). Given a
+// one-token decode step with a KV cache for the same model (`decodeStep`), each position costs one token's work.
 import type { Model } from '../ir/model.js';
 import { DataType } from '../ir/dtype.js';
+import { tensorTypeOf } from '../ir/types.js';
 import { Tensor } from '../ir/tensor.js';
 import { createSession, fromOrtTensor, ort } from '../runtime/ort.js';
 import { rng } from '../runtime/feeds.js';
@@ -26,6 +28,18 @@ export interface SamplingOptions {
   readonly from?: number;
   /** Called after each finished batch with the sequences done so far. */
   readonly onBatch?: (done: number) => void;
+  /**
+   * A one-token decode step of the same model with a KV cache, used in its place: input_ids int64 [B, 1],
+   * position int64 [1] and past_* float [B, heads, P, headDim] in; logits [B, 1, vocab] and one present_* per
+   * past_* (same suffix, one position longer) out.
+   */
+  readonly decodeStep?: Model;
+}
+
+/** Next-token logits of `rows` sequences that grow together, one token per call. */
+interface Decoder {
+  /** Logits [rows, vocab] of the token after each row's last; each call's rows are one token longer. */
+  next(ids: readonly number[][]): Promise<Float32Array>;
 }
 
 export async function sampleSequences(model: Model, options: SamplingOptions): Promise<number[][]> {
@@ -39,7 +53,7 @@ export async function sampleSequences(model: Model, options: SamplingOptions): P
   const from = options.from ?? 0;
   if (!(Number.isInteger(from) && from >= 0)) throw new Error(`sampling needs a whole number of sequences to skip, got ${from}`);
   const batch = Math.max(1, Math.min(options.batch ?? 1, count));
-  const session = await createSession(model, options.threads === undefined ? {} : { threads: options.threads, optimization: 'all' });
+  const session = await createSession(options.decodeStep ?? model, options.threads === undefined ? {} : { threads: options.threads, optimization: 'all' });
   // One generator, drawn sequence after sequence (length − 1 draws each): row s starts where sequence s would
   // start when sampled alone, so the batch size never changes what is drawn.
   const next = rng(options.seed ?? 1);
@@ -50,15 +64,11 @@ export async function sampleSequences(model: Model, options: SamplingOptions): P
       const rows = Math.min(batch, count - first);
       const draws = Array.from({ length: rows }, () => Float64Array.from({ length: length - 1 }, next));
       const ids = Array.from({ length: rows }, () => [options.bos ?? 1]);
+      const decoder = options.decodeStep ? cachedDecoder(session, options.decodeStep, rows) : prefixDecoder(session);
       for (let pos = 1; pos < length; pos++) {
-        const input = new ort.Tensor('int64', BigInt64Array.from(ids.flat(), BigInt), [rows, pos]);
-        const logits = fromOrtTensor(Object.values(await session.run({ input_ids: input }))[0] as ort.Tensor);
-        const vocab = logits.dims[2];
-        const values = logits.toFloat32();
-        for (let r = 0; r < rows; r++) {
-          const row = values.subarray(((r * pos) + pos - 1) * vocab, (r * pos + pos) * vocab);
-          ids[r].push(pickToken(row, temperature, topP, draws[r][pos - 1]));
-        }
+        const values = await decoder.next(ids);
+        const vocab = values.length / rows;
+        for (let r = 0; r < rows; r++) ids[r].push(pickToken(values.subarray(r * vocab, (r + 1) * vocab), temperature, topP, draws[r][pos - 1]));
       }
       out.push(...ids);
       options.onBatch?.(out.length);
@@ -67,6 +77,43 @@ export async function sampleSequences(model: Model, options: SamplingOptions): P
     await session.release();
   }
   return out;
+}
+
+/** Re-runs every row's whole prefix and keeps the last position's logits. */
+function prefixDecoder(session: ort.InferenceSession): Decoder {
+  return {
+    async next(ids) {
+      const rows = ids.length, pos = ids[0].length;
+      const input = new ort.Tensor('int64', BigInt64Array.from(ids.flat(), BigInt), [rows, pos]);
+      const logits = fromOrtTensor(Object.values(await session.run({ input_ids: input }))[0] as ort.Tensor);
+      const vocab = logits.dims[2], values = logits.toFloat32(), out = new Float32Array(rows * vocab);
+      for (let r = 0; r < rows; r++) out.set(values.subarray((r * pos + pos - 1) * vocab, (r * pos + pos) * vocab), r * vocab);
+      return out;
+    },
+  };
+}
+
+/** Feeds each row's newest token and the cache, and keeps the step's present_* as the next past_*. */
+function cachedDecoder(session: ort.InferenceSession, step: Model, rows: number): Decoder {
+  const pastInputs = step.graph.inputs.filter((i) => i.name.startsWith('past_'));
+  if (pastInputs.length === 0) throw new Error('the decode step has no past_* inputs: it needs a KV cache');
+  let cache: Record<string, ort.Tensor> = Object.fromEntries(pastInputs.map((i) => {
+    const dims = tensorTypeOf(i.type)?.shape?.map((d, axis) => (axis === 0 ? rows : axis === 2 ? 0 : typeof d === 'number' ? d : NaN)) ?? [];
+    if (dims.length !== 4 || dims.some(Number.isNaN)) throw new Error(`decode step input ${i.name} needs the shape [batch, heads, past, headDim] with numeric heads and headDim`);
+    return [i.name, new ort.Tensor('float32', new Float32Array(0), dims)];
+  }));
+  return {
+    async next(ids) {
+      const pos = ids[0].length;
+      const out = await session.run({
+        ...cache,
+        input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, (row) => BigInt(row[pos - 1])), [rows, 1]),
+        position: new ort.Tensor('int64', BigInt64Array.of(BigInt(pos - 1)), [1]),
+      });
+      cache = Object.fromEntries(pastInputs.map((i) => [i.name, out[`present_${i.name.slice('past_'.length)}`] as ort.Tensor]));
+      return (out.logits as ort.Tensor).data as Float32Array;
+    },
+  };
 }
 
 /** The token whose softmax(row / temperature) mass, restricted to the top-p nucleus, covers the uniform draw `u`. */

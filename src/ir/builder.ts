@@ -127,9 +127,9 @@ export class GraphBuilder {
 
   /** Adds a node and returns its output names (`outputs` many, named after the node). */
   node(opType: string, inputs: readonly string[], attrs: Readonly<Record<string, AttributeInput>> = {},
-    options: NodeOptions & { outputs?: number; name?: string } = {}): string[] {
+    options: NodeOptions & { outputs?: number; name?: string; outputNames?: readonly string[] } = {}): string[] {
     const nodeName = this.fresh(options.name ?? opType);
-    const outs = Array.from({ length: options.outputs ?? 1 }, (_, i) => this.fresh(`${nodeName}_out${i}`));
+    const outs = options.outputNames?.map((n) => this.fresh(n)) ?? Array.from({ length: options.outputs ?? 1 }, (_, i) => this.fresh(`${nodeName}_out${i}`));
     this.nodes.push(makeNode(opType, inputs, outs, attrs, { ...options, name: nodeName }));
     return outs;
   }
