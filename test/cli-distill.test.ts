@@ -23,6 +23,7 @@ import { prune } from '../passes/prune.pass.js';
 import { buildGpt, GPT_TINY, normalArray, randomInputIds } from './helpers/transformer.js';
 import { writeNpy } from './helpers/npy.js';
 import { packSequences, sampleSequences } from '../src/data/lm-sampling.js';
+import { layerNormInputs } from '../src/cli/distill-hidden.js';
 import { REPO_ROOT, SCRATCH_DIR } from './helpers/paths.js';
 
 const CLI = path.join(REPO_ROOT, 'dist/src/cli/main.js');
@@ -114,6 +115,21 @@ test('distill: --sample-from-teacher trains a causal LM on sequences the teacher
   assert.ok(after > before, `agreement with the teacher: ${before} -> ${after}`);
 });
 
+test('distill: --hidden adds MSE on the residual stream both models share, --ema keeps the averaged weights', async () => {
+  const out = at('gpt-hidden.onnx');
+  const r = cli('distill', at('gpt-student.onnx'), '--teacher', at('gpt-teacher.onnx'), '--data', at('gpt-data'), '--hidden', '2', '--ema', '0.9',
+    '--epochs', '8', '--lr', '1e-2', '--batch', '8', '--seed', '1', '--threads', '1', '--progress', 'off', '-o', out);
+  assert.equal(r.code, 0, r.stderr);
+  // Every LayerNorm of the tiny GPT (two per block and the final one) reads the residual stream pruning kept.
+  const shared = layerNormInputs(teacherGpt).length;
+  assert.equal(shared, 2 * gpt.layers + 1);
+  assert.match(r.stdout, new RegExp(`, ${shared} hidden-state MSE pairs, loss`));
+  const distilled = loadModel(out);
+  assertPlainStudent(distilled, studentGpt);
+  const before = await agreement(studentGpt, teacherGpt, fresh, 'logits'), after = await agreement(distilled, teacherGpt, fresh, 'logits');
+  assert.ok(after > before + 0.1, `agreement with the teacher on unseen ids: ${before} -> ${after}`);
+});
+
 /** x [1, 8] → MatMul → Add → act → MatMul → logits [1, 4]; `hidden` units. */
 function mlp(hidden: number, seed: number, act = 'Relu'): Model {
   const b = new GraphBuilder('mlp');
@@ -159,6 +175,7 @@ test('distill: bad inputs give one-line errors, a non-zero exit and no output fi
   mkdirSync(at('bad-data'), { recursive: true });
   writeNpy(at('bad-data/x.npy'), '<f4', [3, 8], new Float32Array(24));
   writeFileSync(at('bad.yaml'), 'TrainConfig:\n  optimizer_builder:\n    optimizer: { type: RMSProp }\n');
+  writeFileSync(at('bad-ema.yaml'), 'TrainConfig:\n  ema_decay: 1.5\n');
   const student = at('mlp-student.onnx'), data = at('mlp-data');
   const cases: Array<[string[], RegExp]> = [
     [[at('missing.onnx'), '--data', data], /cannot read .*missing\.onnx: no such file$/],
@@ -173,6 +190,9 @@ test('distill: bad inputs give one-line errors, a non-zero exit and no output fi
     [[student, '--sample-from-teacher', '8'], /--sample-from-teacher needs a causal LM student/],
     [[student, '--data', data, '--config', at('bad.yaml')], /TrainConfig\.optimizer_builder\.optimizer\.type must be AdamW, SGD or Momentum, got "RMSProp"$/],
     [[at('mlp-softplus.onnx'), '--teacher', at('mlp-teacher.onnx'), '--data', data], /no gradient rule for op 'Softplus' \(node 'Softplus'\)$/],
+    [[student, '--data', data, '--hidden', '1'], /--hidden: student and teacher share no LayerNorm or RMSNorm input by name/],
+    [[student, '--data', data, '--ema', '1'], /expected a decay in \[0, 1\), got '1'$/],
+    [[student, '--data', data, '--config', at('bad-ema.yaml')], /TrainConfig\.ema_decay must be a decay in \[0, 1\), got 1\.5$/],
   ];
   const runs = await Promise.all(cases.map(([args], i) => cliAsync('distill', ...args, '--progress', 'off', '-o', at(`bad-out-${i}.onnx`))));
   for (const [i, [args, expected]] of cases.entries()) {

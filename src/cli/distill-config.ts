@@ -7,6 +7,7 @@
 //     epochs: 3
 //     learning_rate: 0.001          # or { learning_rate: 0.001, type: CosineAnnealingDecay, ... }
 //     optimizer_builder: { optimizer: { type: AdamW }, weight_decay: 0.01 }
+//     ema_decay: 0.999              # optional: keep a moving average of the weights (PaddleDetection's name)
 import { PASSES } from '../../passes/index.js';
 import { readConfig } from './config.js';
 import { UsageError } from './errors.js';
@@ -20,6 +21,8 @@ export interface TrainSettings {
   readonly lr?: number;
   readonly optimizer?: OptimizerKind;
   readonly weightDecay?: number;
+  /** Decay of a moving average of the weights, evaluated and kept in place of the last step's. */
+  readonly emaDecay?: number;
   /** The original model's metric, reported next to the distilled one. */
   readonly originMetric?: number;
 }
@@ -30,7 +33,7 @@ export interface DistillConfig {
   readonly train: TrainSettings;
 }
 
-const TRAIN_KEYS = new Set(['epochs', 'train_iter', 'eval_iter', 'learning_rate', 'optimizer_builder', 'origin_metric']);
+const TRAIN_KEYS = new Set(['epochs', 'train_iter', 'eval_iter', 'learning_rate', 'optimizer_builder', 'ema_decay', 'origin_metric']);
 const OPTIMIZERS: Readonly<Record<string, OptimizerKind>> = { adamw: 'adamw', sgd: 'sgd', momentum: 'momentum' };
 
 export function readDistillConfig(file: string): DistillConfig {
@@ -66,10 +69,11 @@ function trainSettings(file: string, raw: Record<string, unknown>): TrainSetting
   const typeRaw = (b.optimizer as Record<string, unknown> | undefined)?.type;
   const optimizer = typeRaw === undefined ? undefined : OPTIMIZERS[String(typeRaw).toLowerCase()];
   if (typeRaw !== undefined && !optimizer) throw new UsageError(`${where('optimizer_builder.optimizer.type')} must be AdamW, SGD or Momentum, got ${JSON.stringify(typeRaw)}`);
+  if (raw.ema_decay !== undefined && !(typeof raw.ema_decay === 'number' && raw.ema_decay >= 0 && raw.ema_decay < 1)) throw new UsageError(`${where('ema_decay')} must be a decay in [0, 1), got ${JSON.stringify(raw.ema_decay)}`);
   const settings: Record<string, unknown> = {
     epochs: int('epochs', raw.epochs), trainIter: int('train_iter', raw.train_iter), evalIter: int('eval_iter', raw.eval_iter),
     lr: num('learning_rate', lr, Number.MIN_VALUE), optimizer, weightDecay: num('optimizer_builder.weight_decay', b.weight_decay, 0),
-    originMetric: num('origin_metric', raw.origin_metric, -Infinity),
+    emaDecay: num('ema_decay', raw.ema_decay, 0), originMetric: num('origin_metric', raw.origin_metric, -Infinity),
   };
   return Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)) as TrainSettings;
 }

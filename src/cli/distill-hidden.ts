@@ -45,3 +45,13 @@ export function hiddenStatePairs(values: readonly string[], variances: readonly 
     return { student: v, teacher: v, loss: 'mse', weight: weight / (values.length * variances[i]) };
   });
 }
+
+/**
+ * MSE pairs on the residual stream both models have under the same names (the teacher's LayerNorm and RMSNorm
+ * inputs that the student also defines, as a pruned copy does), weighted by the teacher's variances over `feeds`.
+ */
+export async function residualStreamPairs(student: Model, teacher: Model, feeds: ReadonlyArray<Record<string, Tensor>>, weight: number, threads = 1): Promise<DistillPair[]> {
+  const inStudent = new Set([...student.graph.inputs.map((i) => i.name), ...student.graph.nodes.flatMap((n) => n.outputs)]);
+  const values = [...new Set([...layerNormInputs(teacher), ...rmsNormInputs(teacher)])].filter((v) => inStudent.has(v));
+  return values.length ? hiddenStatePairs(values, await valueVariances(teacher, values, feeds, threads), weight) : [];
+}

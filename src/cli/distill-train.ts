@@ -8,7 +8,7 @@ import { DataType } from '../ir/dtype.js';
 import type { Tensor } from '../ir/tensor.js';
 import { tensorTypeOf } from '../ir/types.js';
 import { createSession, runModel } from '../runtime/ort.js';
-import { buildDistillModel, type DistillLoss, type DistillPair } from '../../passes/distill.pass.js';
+import { buildDistillModel, type DistillLoss, type DistillPair, type PairMode } from '../../passes/distill.pass.js';
 import { upgradeOpset } from '../../passes/opset.pass.js';
 import { buildStepGraph, type StepGraph } from '../train/step-graph.js';
 import type { OptimizerSpec } from '../train/optimizer.js';
@@ -27,6 +27,8 @@ export interface DistillSetup {
   readonly loss: DistillLoss;
   readonly T: number;
   readonly pairs?: readonly DistillPair[];
+  /** How to pick the pairs when none are given (default: the float outputs). */
+  readonly pairMode?: PairMode;
   readonly optimizer: OptimizerSpec;
   readonly clipNorm?: number;
 }
@@ -79,7 +81,7 @@ export function planDistillation(setup: DistillSetup): DistillPlan {
   // Training copies at a common opset new enough for every gradient; the export goes into `student` as it is.
   const opset = Math.max(TRAINING_OPSET, opsetVersion(student) ?? 0, opsetVersion(teacher) ?? 0);
   const studentT = upgradeOpset(student, opset).model, teacherT = upgradeOpset(teacher, opset).model;
-  const distill = buildDistillModel(studentT, { teacher: teacherT, loss: setup.loss, T: setup.T, ...(setup.pairs ? { pairs: setup.pairs } : {}) });
+  const distill = buildDistillModel(studentT, { teacher: teacherT, loss: setup.loss, T: setup.T, ...(setup.pairs ? { pairs: setup.pairs } : {}), ...(setup.pairMode ? { pairMode: setup.pairMode } : {}) });
   const trained = trainableParameters(student);
   if (trained.length === 0) throw new Error('the student has no float32 weights to train');
   const step = buildStepGraph(distill.model, { loss: distill.loss, trainable: trained, optimizer: setup.optimizer, ...(setup.clipNorm ? { clipNorm: setup.clipNorm } : {}) });

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Model } from '../ir/model.js';
+import type { Tensor } from '../ir/tensor.js';
 import { loadModel } from '../io/load.js';
 import { saveModel } from '../io/save.js';
 import { calibrationData } from '../calib/data.js';
@@ -15,9 +16,10 @@ import { sampleSequences, sequenceFeeds } from '../data/lm-sampling.js';
 import type { OptimizerSpec } from '../train/optimizer.js';
 import type { ProgressMode } from '../train/progress.js';
 import { distill } from '../../passes/distill.pass.js';
-import { parsePairs } from '../../passes/distill/pairs.js';
+import { type DistillPair, parsePairs, pickPairs } from '../../passes/distill/pairs.js';
+import { residualStreamPairs } from './distill-hidden.js';
 import { type DistillConfig, type OptimizerKind, readDistillConfig } from './distill-config.js';
-import { batchSizeFor, type Rows, splitRows, stackRows } from './distill-data.js';
+import { batchSizeFor, orderedBatches, type Rows, splitRows, stackRows } from './distill-data.js';
 import { distillStudent, isCausalLm, planDistillation } from './distill-train.js';
 import { UsageError } from './errors.js';
 import type { OptionsOf } from '../passes/options.js';
@@ -40,6 +42,8 @@ export interface DistillFlags {
   heldOut?: number;
   optimizer?: OptimizerKind;
   weightDecay?: number;
+  hidden?: number;
+  ema?: number;
   seed: number;
   threads: number;
   progress: ProgressMode;
@@ -58,6 +62,12 @@ const positive = (v: string): number => {
 const nonNegative = (v: string): number => {
   const n = Number(v);
   if (!(n >= 0) || !Number.isFinite(n)) throw new UsageError(`expected a number >= 0, got '${v}'`);
+  return n;
+};
+
+const decay = (v: string): number => {
+  const n = Number(v);
+  if (!(n >= 0 && n < 1)) throw new UsageError(`expected a decay in [0, 1), got '${v}'`);
   return n;
 };
 
@@ -82,6 +92,8 @@ export function distillCommand(): Command {
     .option('--held-out <n>', 'rows kept out of training to evaluate on (default: a tenth, none below 4 rows)', count(0))
     .addOption(new Option('--optimizer <kind>', 'optimizer (default adamw; momentum is SGD with momentum 0.9)').choices(['adamw', 'sgd', 'momentum']))
     .option('--weight-decay <x>', 'AdamW decoupled / SGD L2 weight decay (default 0.01 for adamw, 0 for sgd)', nonNegative)
+    .option('--hidden <weight>', 'add MSE on the residual stream: every LayerNorm/RMSNorm input student and teacher share by name, each over the teacher\'s variance, the weight shared among them (default 0: off)', nonNegative)
+    .option('--ema <decay>', 'evaluate and keep a moving average of the weights with this decay, e.g. 0.999 (default: the weights as trained)', decay)
     .option('--seed <n>', 'seed of the sample order and of teacher sampling', count(0), 0)
     .option('--threads <n>', 'onnxruntime intra-op threads', count(1), os.availableParallelism())
     .addOption(new Option('--progress <mode>', 'training progress on stderr').choices(['auto', 'bar', 'log', 'off']).default('auto'))
@@ -111,11 +123,16 @@ export async function runDistill(studentFile: string, flags: DistillFlags): Prom
   const student = loadModel(studentFile);
   const teacher = d.teacher ? loadModel(d.teacher) : undefined;
   const batch = batchSizeFor(student, flags.batch);
-  const plan = planDistillation({
+  const setup = {
     student, ...(teacher ? { teacher } : {}), loss: d.loss, T: d.temperature, ...(d.pairs.length ? { pairs: parsePairs(d.pairs) } : {}),
-    optimizer: optimizerSpec(optimizerKind, flags.weightDecay ?? train.weightDecay),
-  });
-  const rows = await trainingRows(student, plan.teacher, flags);
+    pairMode: d.pair_mode, optimizer: optimizerSpec(optimizerKind, flags.weightDecay ?? train.weightDecay),
+  };
+  // Without hidden-state pairs the plan is built before any data is read, so a model that cannot train fails first;
+  // their weights need the teacher's variances over the training rows.
+  const early = flags.hidden ? undefined : planDistillation(setup);
+  const rows = await trainingRows(student, teacher ?? student, flags);
+  const hidden = flags.hidden ? await hiddenPairsOf(student, teacher ?? student, orderedBatches(rows, batch).slice(0, 2), flags) : [];
+  const plan = early ?? planDistillation({ ...setup, pairs: [...(setup.pairs ?? pickPairs(student, teacher ?? student, d.pair_mode)), ...hidden] });
   const held = flags.heldOut ?? (rows.count >= 4 ? Math.max(1, Math.floor(rows.count / 10)) : 0);
   if (held >= rows.count) throw new UsageError(`--held-out ${held} leaves no rows to train on (the data holds ${rows.count})`);
   const { train: trainRows, heldOut } = splitRows(rows, held);
@@ -126,6 +143,7 @@ export async function runDistill(studentFile: string, flags: DistillFlags): Prom
   const outcome = await distillStudent(plan, {
     train: trainRows, ...(held > 0 ? { heldOut } : {}), batch, epochs,
     ...optional('trainIter', flags.trainIter ?? train.trainIter), ...optional('evalIter', flags.evalIter ?? train.evalIter),
+    ...optional('ema', flags.ema ?? train.emaDecay),
     lr: flags.lr ?? train.lr ?? 1e-3, seed: flags.seed, threads: flags.threads, progress: flags.progress,
   });
   saveModel(outcome.model, flags.output);
@@ -136,7 +154,7 @@ export async function runDistill(studentFile: string, flags: DistillFlags): Prom
   const metric = outcome.metric
     ? `; held-out ${outcome.metric.kind.replace('_', ' ')} ${outcome.metric.before.toFixed(4)} -> ${outcome.metric.after.toFixed(4)}${train.originMetric === undefined ? '' : ` (origin_metric ${train.originMetric})`}`
     : '';
-  process.stdout.write(`onnx-slim distill: ${studentFile} -> ${flags.output}: ${r.steps} steps on ${trainRows.count} rows, ${plan.trained.length} tensors trained, loss ${mean(r.losses.subarray(0, tenth)).toFixed(4)} -> ${mean(r.losses.subarray(-tenth)).toFixed(4)}${metric}\n`);
+  process.stdout.write(`onnx-slim distill: ${studentFile} -> ${flags.output}: ${r.steps} steps on ${trainRows.count} rows, ${plan.trained.length} tensors trained${hidden.length ? `, ${hidden.length} hidden-state MSE pairs` : ''}, loss ${mean(r.losses.subarray(0, tenth)).toFixed(4)} -> ${mean(r.losses.subarray(-tenth)).toFixed(4)}${metric}\n`);
 }
 
 const optional = <K extends string>(key: K, value: number | undefined): { [P in K]?: number } =>
@@ -148,6 +166,12 @@ function optimizerSpec(kind: OptimizerKind, weightDecay: number | undefined): Op
     case 'sgd': return { kind: 'sgd', weightDecay: weightDecay ?? 0 };
     case 'momentum': return { kind: 'sgd', momentum: 0.9, weightDecay: weightDecay ?? 0 };
   }
+}
+
+async function hiddenPairsOf(student: Model, teacher: Model, feeds: ReadonlyArray<Record<string, Tensor>>, flags: DistillFlags): Promise<DistillPair[]> {
+  const pairs = await residualStreamPairs(student, teacher, feeds, flags.hidden!, flags.threads);
+  if (pairs.length === 0) throw new UsageError('--hidden: student and teacher share no LayerNorm or RMSNorm input by name (the residual stream of a pruned copy keeps its names)');
+  return pairs;
 }
 
 async function trainingRows(student: Model, teacher: Model, flags: DistillFlags): Promise<Rows> {
