@@ -7,7 +7,7 @@
 // consumer's bias (passes/prune/compensate.ts), or each consumer's kept weights and bias are solved by least squares
 // to reproduce its unpruned output (passes/prune/reconstruct.ts).
 import { definePass, type PassContext } from '../src/passes/pass.js';
-import type { OptionsOf, OptionsSchema } from '../src/passes/options.js';
+import { OptionError, type OptionsOf, type OptionsSchema } from '../src/passes/options.js';
 import { allclose, exact } from '../src/passes/contract.js';
 import { mapGraphs } from '../src/rewrite/edit.js';
 import { modelStats } from '../src/ir/analysis.js';
@@ -37,6 +37,7 @@ const PRUNE_OPTIONS = {
   round_to: { type: 'integer', default: 1, min: 1, description: 'keep channel counts multiples of this (8 for SIMD; not applied to heads)' },
   reorder: { type: 'boolean', default: false, description: 'sort each group\'s units by importance (most important first); with ratio 0 nothing is removed' },
   skip: { type: 'list', default: [], description: 'producer nodes whose groups stay whole: name (first output name for an unnamed node) substrings or /regex/' },
+  ratios: { type: 'list', default: [], description: 'per-group ratios overriding ratio (PaddleSlim\'s per-parameter pruned ratios, e.g. from a sensitivity analysis): pattern=ratio, the pattern matching producer names as skip does; the first match wins; scope layer only' },
   compensate: { type: 'boolean', default: true, description: 'compensate the consumers of removed channels on calibration data (see compensation); needs calib or calib_data, nothing is compensated without' },
   compensation: { type: 'enum', values: ['mean', 'lstsq'], default: 'mean', description: 'mean: fold each removed channel\'s mean activation into its consumer\'s bias; lstsq: solve each consumer\'s kept weights and bias by ridge least squares to reproduce its unpruned output' },
   sequential: { type: 'boolean', default: true, description: 'lstsq: solve consumers stage by stage on the pruned model\'s own inputs (corrects the error of earlier layers; the data is read once per stage, so calib_data must be re-iterable, e.g. an array); false: one run of the unpruned model' },
@@ -57,12 +58,12 @@ export const prune = definePass({
   // Outputs change. When every removed unit's weights are zero the outputs stay allclose (what the property tests
   // check), and reordering alone keeps them allclose; otherwise the pass promises a valid model with the same
   // output shapes.
-  contract: (o) => (o.ratio === 0 && !o.reorder ? exact : allclose(1e-4, 1e-5)),
+  contract: (o) => (o.ratio === 0 && o.ratios.length === 0 && !o.reorder ? exact : allclose(1e-4, 1e-5)),
   configSections: ['Prune'],
   run: {
     kind: 'transform',
     async transform(model, options, ctx) {
-      if (options.ratio === 0 && !options.reorder) return model;
+      if (options.ratio === 0 && options.ratios.length === 0 && !options.reorder) return model;
       const unknown = options.targets.filter((t) => !(KINDS as readonly string[]).includes(t));
       if (unknown.length) throw new Error(`prune: unknown target '${unknown[0]}' (expected ${KINDS.join(', ')})`);
       const pruned: PrunedGroup[] = [];
@@ -115,7 +116,7 @@ function pruneGraph(
   for (const r of rejected) ctx.note(`left alone ${r.node}`, r.reason);
   // Unnamed producers (SqueezeNet's) are matched, and labelled in the notes, by their first output.
   const matches = exclusionPredicate(options.skip);
-  const skipped = (n: Node): boolean => matches(n.name ? n : { ...n, name: n.outputs[0] });
+  const skipped = (n: Node): boolean => matches(labelled(n));
   const chosen: ChannelGroup[] = [];
   for (const g of groups) {
     if (!options.targets.includes(g.kind)) continue;
@@ -123,9 +124,10 @@ function pruneGraph(
     chosen.push(g);
   }
   const importance = chosen.map((g) => unitImportance(g, options.criterion as Criterion, options.seed));
+  const ratioOf = groupRatios(options, (g: ChannelGroup) => g.sources.map(labelled));
   const counts = options.scope === 'global'
     ? globalKeptCounts(chosen, importance, options.ratio, options.floor)
-    : chosen.map((g) => keptCount(g.units, options.ratio, g.kind === 'heads' ? 1 : options.round_to));
+    : chosen.map((g) => keptCount(g.units, ratioOf(g), g.kind === 'heads' ? 1 : options.round_to));
   const choice = new Map<number, number[]>();
   chosen.forEach((g, i) => {
     if (counts[i] === g.units && !options.reorder) return;
@@ -136,6 +138,21 @@ function pruneGraph(
   });
   planned({ dependencies, choice });
   return applyChoice(graph, dependencies, choice);
+}
+
+/** Unnamed producers (SqueezeNet's) go by their first output's name. */
+const labelled = (n: Node): Node => (n.name ? n : { ...n, name: n.outputs[0] });
+
+/** Each group's ratio: the first `ratios` entry whose pattern matches one of its producers, else `ratio`. */
+function groupRatios(options: PruneOptions, producers: (g: ChannelGroup) => readonly Node[]): (g: ChannelGroup) => number {
+  if (options.ratios.length && options.scope === 'global') throw new OptionError('prune: per-group ratios apply with scope layer, not global');
+  const overrides = options.ratios.map((entry) => {
+    const at = entry.lastIndexOf('=');
+    const ratio = Number(entry.slice(at + 1));
+    if (at <= 0 || entry.slice(at + 1).trim() === '' || !(ratio >= 0 && ratio < 1)) throw new OptionError(`prune: ratios entry '${entry}' should read pattern=ratio with a ratio in [0, 1)`);
+    return { matches: exclusionPredicate([entry.slice(0, at)]), ratio };
+  });
+  return (g) => overrides.find((o) => producers(g).some(o.matches))?.ratio ?? options.ratio;
 }
 
 /** Per pruned group: units, channels, parameters and FLOPs before → after (FLOPs of the nodes reading its

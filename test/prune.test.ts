@@ -143,4 +143,10 @@ test('prune: l1_norm and l2_norm pick the expected channels; skip and round_to',
   assert.deepEqual(await kept({ ratio: 0.34, criterion: 'l2_norm' }), [3, 5, 0, 5], 'l2 drops channel 0');
   assert.equal((await compile(m, [prune({ ratio: 0.34, skip: ['/^fc/'] })], quiet)).model, m, 'skip by regex');
   assert.equal((await compile(m, [prune({ ratio: 0.34, round_to: 3 })], quiet)).model, m, 'round_to keeps all 3');
+  // Per-group ratios (first match wins) override ratio, in both directions.
+  assert.deepEqual(await kept({ ratio: 0, ratios: ['fc1=0.34'] }), [1, 5, 1, 5], 'a ratio for fc1 alone');
+  assert.deepEqual(await kept({ ratio: 0.34, ratios: ['/^fc/=0', 'fc1=0.34'] }), [1, 3, 5, 1, 0, 5], 'the first match keeps fc1 whole');
+  await assert.rejects(compile(m, [prune({ ratios: ['fc1'] })], quiet), /ratios entry 'fc1' should read pattern=ratio with a ratio in \[0, 1\)/);
+  await assert.rejects(compile(m, [prune({ ratios: ['fc1=1'] })], quiet), /ratios entry 'fc1=1' should read pattern=ratio/);
+  await assert.rejects(compile(m, [prune({ ratio: 0.2, scope: 'global', ratios: ['fc1=0.5'] })], quiet), /per-group ratios apply with scope layer, not global/);
 });
