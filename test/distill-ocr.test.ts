@@ -12,6 +12,7 @@ import { exportTrained } from '../src/train/export.js';
 import { distillRec, loadRecFp32, pruneRec, REC_INPUT } from '../bench/lib/distill-ocr-model.js';
 import { rng } from './helpers/feeds.js';
 import { channelPairs, keptName, matchPrunedChannels, withChannelViews } from '../bench/lib/distill-ocr-channels.js';
+import { ratiosByLoss } from '../bench/lib/distill-ocr-sensitivity.js';
 import { makeValueInfo } from '../src/ir/builder.js';
 
 /** Dark strokes on white, normalized like the model's input ((x/255 − 0.5) / 0.5 puts white at 1). */
@@ -67,4 +68,19 @@ test('pruned feature maps align with the teacher\'s kept channels, in order; the
   assert.ok(a.every((x, i) => Math.abs(x - b[i]) < 1e-4), 'the Gather view is the student\'s map');
   const pairs = channelPairs(views, 2);
   assert.deepEqual(pairs[0], { student: first.value, teacher: keptName(first.value), loss: 'mse', weight: 2 / (views.length * first.variance) });
+});
+
+test('ratiosByLoss: each group gets its largest ratio within the lowest loss threshold that meets the budget', async () => {
+  const curves = new Map([
+    ['a', [{ ratio: 0.25, agreement: 0.99 }, { ratio: 0.125, agreement: 1 }, { ratio: 0.5, agreement: 0.9 }]],
+    ['b', [{ ratio: 0.125, agreement: 0.95 }, { ratio: 0.25, agreement: 0.8 }, { ratio: 0.5, agreement: 0.5 }]],
+  ]);
+  const size = new Map([['a', 100], ['b', 100]]);
+  const removedBy = async (ratios: ReadonlyMap<string, number>): Promise<number> => [...ratios].reduce((n, [g, r]) => n + r * size.get(g)!, 0);
+  // Threshold 0 lets a prune 12.5 % (12.5 removed); 0.01 lets a prune 25 % (25); 0.05 adds b at 12.5 % (37.5).
+  assert.deepEqual(await ratiosByLoss(curves, 10, removedBy), { ratios: new Map([['a', 0.125], ['b', 0]]), threshold: 0, removed: 12.5 });
+  const mid = await ratiosByLoss(curves, 30, removedBy);
+  assert.deepEqual([...mid.ratios], [['a', 0.25], ['b', 0.125]]);
+  assert.ok(Math.abs(mid.threshold - 0.05) < 1e-12 && mid.removed === 37.5);
+  await assert.rejects(ratiosByLoss(curves, 1000, removedBy), /removes fewer than 1000 parameters/);
 });

@@ -18,9 +18,9 @@ export async function loadRecFp32(): Promise<Model> {
 
 /** `skip`: producer names (substrings or /regex/) whose channel groups stay whole. `calib`: lines run one by one at
  *  their natural width for the pass's compensation, mean-activation or least-squares (without them, none). */
-export async function pruneRec(fp32: Model, ratio: number, skip: readonly string[] = [], calib: readonly TextLine[] = [], compensation: 'mean' | 'lstsq' = 'mean'): Promise<Model> {
+export async function pruneRec(fp32: Model, ratio: number, skip: readonly string[] = [], calib: readonly TextLine[] = [], compensation: 'mean' | 'lstsq' = 'mean', ratios: readonly string[] = []): Promise<Model> {
   const data = calib.length ? { calib_data: calib.map((l) => ({ [REC_INPUT]: l.input })), batch_num: calib.length, compensation } : {};
-  return (await compile(fp32, [prune({ ratio, skip: [...skip], ...data })], { verify: true })).model;
+  return (await compile(fp32, [prune({ ratio, skip: [...skip], ratios: [...ratios], ...data })], { verify: true })).model;
 }
 
 /**

@@ -3,7 +3,7 @@
 // no labels and no evaluation lines are involved). PP-LCNetV3's weakest-l1 channels still carry constants (conv
 // biases and the learnable affine blocks' offsets through hard-swish) into the next layer; in some groups removing
 // them alone wipes out recognition, which distillation on a few hundred lines cannot win back.
-import type { Model } from '../../src/index.js';
+import { modelStats, type Model } from '../../src/index.js';
 import { findChannelGroups } from '../../passes/prune.pass.js';
 import { characterAccuracy, type TextLine } from './ocr.js';
 import { pruneRec, recPredictions } from './distill-ocr-model.js';
@@ -14,6 +14,8 @@ export interface GroupSensitivity {
   readonly units: number;
   /** Agreement with fp32 when only this group is pruned. */
   readonly agreement: number;
+  /** Parameters that pruning this group alone removes. */
+  readonly removed: number;
 }
 
 /** A `skip` pattern naming exactly this producer (plain names would also match p2o.Conv.12 for p2o.Conv.1). */
@@ -21,13 +23,38 @@ export const exactName = (name: string): string => `/^${name.replace(/[.*+?^${}(
 
 export async function groupSensitivity(fp32: Model, lines: readonly TextLine[], ratio: number, dict: readonly string[], threads = 2, calib: readonly TextLine[] = [], compensation: 'mean' | 'lstsq' = 'mean'): Promise<GroupSensitivity[]> {
   const reference = await recPredictions(fp32, lines, dict, threads);
+  const parameters = modelStats(fp32).parameters;
   const { groups } = findChannelGroups(fp32.graph, fp32);
   const out: GroupSensitivity[] = [];
   for (const g of groups) {
     const others = groups.filter((o) => o !== g).map((o) => exactName(o.label));
-    const predicted = await recPredictions(await pruneRec(fp32, ratio, others, calib, compensation), lines, dict, threads);
+    const pruned = await pruneRec(fp32, ratio, others, calib, compensation);
+    const predicted = await recPredictions(pruned, lines, dict, threads);
     const agreement = characterAccuracy(reference.map((truth, i) => ({ truth, predicted: predicted[i] })));
-    out.push({ label: g.label, kind: g.kind, units: g.units, agreement });
+    out.push({ label: g.label, kind: g.kind, units: g.units, agreement, removed: parameters - modelStats(pruned).parameters });
   }
   return out;
+}
+
+/** One group's sensitivity at several ratios. */
+export type SensitivityCurves = ReadonlyMap<string, ReadonlyArray<{ readonly ratio: number; readonly agreement: number }>>;
+
+/**
+ * Per-group ratios for a parameter budget, as PaddleSlim's get_ratios_by_loss: under a loss threshold t, each
+ * group takes the largest measured ratio up to which its agreement loss (1 − agreement) stays within t; t rises
+ * through the measured losses until the model that `removedBy` prunes with those ratios loses `budget` parameters.
+ * Groups interact (a conv's input and output channels belong to different groups), hence the real count per step.
+ */
+export async function ratiosByLoss(curves: SensitivityCurves, budget: number, removedBy: (ratios: ReadonlyMap<string, number>) => Promise<number>): Promise<{ ratios: Map<string, number>; threshold: number; removed: number }> {
+  const thresholds = [...new Set([...curves.values()].flatMap((c) => c.map((p) => 1 - p.agreement)))].sort((a, b) => a - b);
+  for (const t of thresholds) {
+    const ratios = new Map([...curves].map(([label, curve]) => {
+      const sorted = [...curve].sort((a, b) => a.ratio - b.ratio);
+      const within = sorted.findIndex((p) => 1 - p.agreement > t);
+      return [label, within === 0 ? 0 : sorted[(within < 0 ? sorted.length : within) - 1].ratio];
+    }));
+    const removed = await removedBy(ratios);
+    if (removed >= budget) return { ratios, threshold: t, removed };
+  }
+  throw new Error(`pruning every group at its largest measured ratio removes fewer than ${budget} parameters`);
 }
