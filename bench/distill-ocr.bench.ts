@@ -16,9 +16,10 @@
 //   node dist/bench/distill-ocr.bench.js [--ratios 0.125] [--steps 400] [--batch 4] [--buckets 8] [--fit crop|pad]
 //        [--lr 3e-5] [--weight-decay 0] [--T 1] [--eval-lines 200] [--train-lines 1024] [--calib-lines 32] [--val-lines 128]
 //        [--compensate 1] [--compensation mean|lstsq (lstsq)] [--min-agreement 0.97] [--sensitivity-lines 32] [--validate-every 50] [--threads 2] [--seed 0]
-//        [--hidden X (5; 0: logits only)] [--channels X (0)] [--ema DECAY (none)] [--allocate uniform|sensitivity] [--sensitivity-ratios 0.125,0.25,0.375]
-// --allocate sensitivity spends the uniform start's parameter budget group by group instead: each group's
-// sensitivity at --sensitivity-ratios, then PaddleSlim's loss-threshold allocation (per-group prune ratios).
+//        [--hidden X (5; 0: logits only)] [--channels X (0)] [--ema DECAY (none)] [--allocate uniform|sensitivity] [--sensitivity-ratios 0.125,0.25,0.375] [--budget SHARE]
+// --allocate sensitivity spends the uniform start's parameter budget (or --budget, a share of fp32's parameters)
+// group by group instead: each group's sensitivity at --sensitivity-ratios, then PaddleSlim's loss-threshold
+// allocation (per-group prune ratios).
 // --hidden adds MSE on every LayerNorm input of the SVTR neck (its residual stream, whose width of 120 pruning
 // keeps), each over the teacher's variance on 16 training lines, X shared among them (as distill-llm does);
 // --channels adds MSE between every pruned feature map a Conv reads and the teacher's same channels
@@ -55,7 +56,7 @@ const num = (name: string, fallback: number): number => {
 const o = {
   ratios: (arg('ratios') ?? '0.125').split(',').map(Number),
   steps: num('steps', 400), batch: num('batch', 4), buckets: num('buckets', 8), fit: (arg('fit') ?? 'crop') as 'crop' | 'pad', lr: num('lr', 3e-5), weightDecay: Number(arg('weight-decay') ?? 0), T: num('T', 1),
-  allocate: (arg('allocate') ?? 'uniform') as 'uniform' | 'sensitivity', sensitivityRatios: (arg('sensitivity-ratios') ?? '0.125,0.25,0.375').split(',').map(Number),
+  allocate: (arg('allocate') ?? 'uniform') as 'uniform' | 'sensitivity', budget: arg('budget') === undefined ? undefined : Number(arg('budget')), sensitivityRatios: (arg('sensitivity-ratios') ?? '0.125,0.25,0.375').split(',').map(Number),
   minAgreement: Number(arg('min-agreement') ?? 0.97), sensitivityLines: num('sensitivity-lines', 32), compensate: arg('compensate') !== '0',
   evalLines: num('eval-lines', 200), trainLines: num('train-lines', 1024), calibLines: num('calib-lines', 32), valLines: Number(arg('val-lines') ?? 128), validateEvery: num('validate-every', 50),
   ema: arg('ema') === undefined ? undefined : Number(arg('ema')), threads: num('threads', 2), seed: Number(arg('seed') ?? 0), hidden: Number(arg('hidden') ?? 5), channels: Number(arg('channels') ?? 0), compensation: (arg('compensation') ?? 'lstsq') as 'mean' | 'lstsq',
@@ -63,6 +64,7 @@ const o = {
 if (!['mean', 'lstsq'].includes(o.compensation)) throw new Error(`--compensation needs mean or lstsq, got ${o.compensation}`);
 if (o.ema !== undefined && !(o.ema >= 0 && o.ema < 1)) throw new Error(`--ema needs a decay in [0, 1), got ${arg('ema')}`);
 if (!['uniform', 'sensitivity'].includes(o.allocate)) throw new Error(`--allocate needs uniform or sensitivity, got ${arg('allocate')}`);
+if (o.budget !== undefined && !(o.budget > 0 && o.budget < 1)) throw new Error(`--budget needs a share of the parameters in (0, 1), got ${arg('budget')}`);
 if (o.sensitivityRatios.some((r) => !(r > 0 && r < 1))) throw new Error(`--sensitivity-ratios needs shares in (0, 1), got ${arg('sensitivity-ratios')}`);
 if (!(o.channels >= 0)) throw new Error(`--channels needs a number ≥ 0, got ${arg('channels')}`);
 if (!(o.hidden >= 0)) throw new Error(`--hidden needs a number ≥ 0, got ${arg('hidden')}`);
@@ -162,7 +164,7 @@ async function pruneAndDistill(ratio: number): Promise<Row[]> {
 }
 
 /**
- * The same parameter budget as `start` (the uniform prune with sensitive groups whole), spent where it costs least:
+ * The parameter budget of `start` (the uniform prune with sensitive groups whole) or --budget, spent where it costs least:
  * each group's sensitivity at --sensitivity-ratios, then PaddleSlim's loss-threshold allocation (ratiosByLoss).
  */
 async function allocateBySensitivity(ratio: number, atRatio: readonly GroupSensitivity[], start: Model, add: (label: string, m: Model) => Promise<void>): Promise<[Model, string[]]> {
@@ -171,11 +173,11 @@ async function allocateBySensitivity(ratio: number, atRatio: readonly GroupSensi
   for (const r of o.sensitivityRatios.filter((x) => x !== ratio)) {
     for (const g of await groupSensitivity(fp32, trainLines.slice(0, o.sensitivityLines), r, dict, o.threads, o.compensate ? calibLines : [], o.compensation)) curves.get(g.label)!.push({ ratio: r, agreement: g.agreement });
   }
-  const total = modelStats(fp32).parameters, budget = total - modelStats(start).parameters;
+  const total = modelStats(fp32).parameters, budget = o.budget === undefined ? total - modelStats(start).parameters : Math.ceil(o.budget * total);
   const patterns = (ratios: ReadonlyMap<string, number>): string[] => [...ratios].map(([label, r]) => `${exactName(label)}=${r}`);
   const allocation = await ratiosByLoss(curves, budget, async (ratios) => total - modelStats(await pruneRec(fp32, 0, [], [], 'mean', patterns(ratios))).parameters);
-  console.log(`sensitivity allocation (${seconds(t0).toFixed(0)} s): budget ${budget} parameters (the uniform start's), loss threshold ${pct(allocation.threshold)}, ${allocation.removed} removed; per group agreement at ${o.sensitivityRatios.join(' / ')} → ratio:\n  `
-    + [...curves].map(([label, c]) => `${label} ${[...c].sort((a, b) => a.ratio - b.ratio).map((p) => pct(p.agreement)).join(' / ')} → ${allocation.ratios.get(label)}`).join('\n  '));
+  console.log(`sensitivity allocation (${seconds(t0).toFixed(0)} s): budget ${budget} parameters (${o.budget === undefined ? 'the uniform start\'s' : `--budget ${o.budget}`}), loss threshold ${pct(allocation.threshold)}, ${allocation.removed} removed; per group agreement at ${o.sensitivityRatios.join(' / ')} → ratio:\n  `
+    + [...curves].map(([label, c]) => `${label} ${[...c].sort((a, b) => a.ratio - b.ratio).map((p) => pct(p.agreement)).join(' / ')} → ${allocation.ratios.get(label)!.toFixed(3)}`).join('\n  '));
   const allocated = await pruneRec(fp32, 0, [], o.compensate ? calibLines : [], o.compensation, patterns(allocation.ratios));
   await add(`pruned by sensitivity (${allocation.removed} parameters, threshold ${pct(allocation.threshold)}), compensated (${o.compensation})`, allocated);
   return [allocated, [...allocation.ratios].filter(([, r]) => r === 0).map(([label]) => label)];

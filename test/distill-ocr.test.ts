@@ -70,17 +70,20 @@ test('pruned feature maps align with the teacher\'s kept channels, in order; the
   assert.deepEqual(pairs[0], { student: first.value, teacher: keptName(first.value), loss: 'mse', weight: 2 / (views.length * first.variance) });
 });
 
-test('ratiosByLoss: each group gets its largest ratio within the lowest loss threshold that meets the budget', async () => {
+test('ratiosByLoss: ratios where each loss curve meets the lowest threshold that removes the budget', async () => {
   const curves = new Map([
-    ['a', [{ ratio: 0.25, agreement: 0.99 }, { ratio: 0.125, agreement: 1 }, { ratio: 0.5, agreement: 0.9 }]],
-    ['b', [{ ratio: 0.125, agreement: 0.95 }, { ratio: 0.25, agreement: 0.8 }, { ratio: 0.5, agreement: 0.5 }]],
+    ['a', [{ ratio: 0.25, agreement: 0.99 }, { ratio: 0.5, agreement: 0.9 }]],
+    // b's loss falls back at 0.5: the curve never falls, so 0.5 counts at the loss of 0.25.
+    ['b', [{ ratio: 0.25, agreement: 0.96 }, { ratio: 0.5, agreement: 0.97 }]],
   ]);
-  const size = new Map([['a', 100], ['b', 100]]);
-  const removedBy = async (ratios: ReadonlyMap<string, number>): Promise<number> => [...ratios].reduce((n, [g, r]) => n + r * size.get(g)!, 0);
-  // Threshold 0 lets a prune 12.5 % (12.5 removed); 0.01 lets a prune 25 % (25); 0.05 adds b at 12.5 % (37.5).
-  assert.deepEqual(await ratiosByLoss(curves, 10, removedBy), { ratios: new Map([['a', 0.125], ['b', 0]]), threshold: 0, removed: 12.5 });
-  const mid = await ratiosByLoss(curves, 30, removedBy);
-  assert.deepEqual([...mid.ratios], [['a', 0.25], ['b', 0.125]]);
-  assert.ok(Math.abs(mid.threshold - 0.05) < 1e-12 && mid.removed === 37.5);
-  await assert.rejects(ratiosByLoss(curves, 1000, removedBy), /removes fewer than 1000 parameters/);
+  const removedBy = async (ratios: ReadonlyMap<string, number>): Promise<number> => 100 * (ratios.get('a')! + ratios.get('b')!);
+  // Loss t ≤ 0.01: a at 25·t/0.01 %, b at 25·t/0.04 %: removed = 2500 t + 625 t = 3125 t; 25 parameters at t = 0.008.
+  const low = await ratiosByLoss(curves, 25, removedBy, 40);
+  assert.ok(Math.abs(low.threshold - 0.008) < 1e-9, `threshold ${low.threshold}`);
+  assert.ok(Math.abs(low.ratios.get('a')! - 0.2) < 1e-9 && Math.abs(low.ratios.get('b')! - 0.05) < 1e-9);
+  assert.ok(low.removed >= 25 && low.removed < 25 + 1e-6);
+  // Past t = 0.04, b sits at 0.5 (its curve is flat from 0.25 on) and a climbs toward 0.5 by t = 0.1.
+  const high = await ratiosByLoss(curves, 95, removedBy, 40);
+  assert.ok(Math.abs(high.ratios.get('b')! - 0.5) < 1e-9 && Math.abs(high.ratios.get('a')! - 0.45) < 1e-6);
+  await assert.rejects(ratiosByLoss(curves, 1000, removedBy), /removes 100 parameters, fewer than 1000/);
 });

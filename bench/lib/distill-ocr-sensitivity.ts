@@ -40,21 +40,29 @@ export async function groupSensitivity(fp32: Model, lines: readonly TextLine[], 
 export type SensitivityCurves = ReadonlyMap<string, ReadonlyArray<{ readonly ratio: number; readonly agreement: number }>>;
 
 /**
- * Per-group ratios for a parameter budget, as PaddleSlim's get_ratios_by_loss: under a loss threshold t, each
- * group takes the largest measured ratio up to which its agreement loss (1 − agreement) stays within t; t rises
- * through the measured losses until the model that `removedBy` prunes with those ratios loses `budget` parameters.
- * Groups interact (a conv's input and output channels belong to different groups), hence the real count per step.
+ * Per-group ratios for a parameter budget, as PaddleSlim's get_ratios_by_loss: under a loss threshold t, each group
+ * takes the ratio at which its loss curve (1 − agreement, linear between the measured ratios, from 0 at ratio 0, and
+ * never falling) reaches t; t is found by bisection so that the model `removedBy` prunes with those ratios loses at
+ * least `budget` parameters, and as few more as the bisection can tell. Groups interact (a conv's input and output
+ * channels belong to different groups), hence the real count at every probe.
  */
-export async function ratiosByLoss(curves: SensitivityCurves, budget: number, removedBy: (ratios: ReadonlyMap<string, number>) => Promise<number>): Promise<{ ratios: Map<string, number>; threshold: number; removed: number }> {
-  const thresholds = [...new Set([...curves.values()].flatMap((c) => c.map((p) => 1 - p.agreement)))].sort((a, b) => a - b);
-  for (const t of thresholds) {
-    const ratios = new Map([...curves].map(([label, curve]) => {
-      const sorted = [...curve].sort((a, b) => a.ratio - b.ratio);
-      const within = sorted.findIndex((p) => 1 - p.agreement > t);
-      return [label, within === 0 ? 0 : sorted[(within < 0 ? sorted.length : within) - 1].ratio];
-    }));
-    const removed = await removedBy(ratios);
-    if (removed >= budget) return { ratios, threshold: t, removed };
+export async function ratiosByLoss(curves: SensitivityCurves, budget: number, removedBy: (ratios: ReadonlyMap<string, number>) => Promise<number>, probes = 24): Promise<{ ratios: Map<string, number>; threshold: number; removed: number }> {
+  const monotone = new Map([...curves].map(([label, curve]) => {
+    let worst = 0;
+    return [label, [{ ratio: 0, loss: 0 }, ...[...curve].sort((a, b) => a.ratio - b.ratio).map((p) => ({ ratio: p.ratio, loss: (worst = Math.max(worst, 1 - p.agreement)) }))]];
+  }));
+  const ratiosAt = (t: number): Map<string, number> => new Map([...monotone].map(([label, points]) => {
+    const above = points.findIndex((p) => p.loss > t);
+    if (above < 0) return [label, points.at(-1)!.ratio];
+    const a = points[above - 1], b = points[above];
+    return [label, a.ratio + ((t - a.loss) / (b.loss - a.loss)) * (b.ratio - a.ratio)];
+  }));
+  let low = 0, high = Math.max(...[...monotone.values()].map((p) => p.at(-1)!.loss));
+  let best = { ratios: ratiosAt(high), threshold: high, removed: await removedBy(ratiosAt(high)) };
+  if (best.removed < budget) throw new Error(`pruning every group at its largest measured ratio removes ${best.removed} parameters, fewer than ${budget}`);
+  for (let i = 0; i < probes; i++) {
+    const t = (low + high) / 2, ratios = ratiosAt(t), removed = await removedBy(ratios);
+    if (removed >= budget) { high = t; best = { ratios, threshold: t, removed }; } else low = t;
   }
-  throw new Error(`pruning every group at its largest measured ratio removes fewer than ${budget} parameters`);
+  return best;
 }
