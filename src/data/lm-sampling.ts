@@ -97,6 +97,10 @@ function prefixDecoder(session: ort.InferenceSession): Decoder {
 function cachedDecoder(session: ort.InferenceSession, step: Model, rows: number): Decoder {
   const pastInputs = step.graph.inputs.filter((i) => i.name.startsWith('past_'));
   if (pastInputs.length === 0) throw new Error('the decode step has no past_* inputs: it needs a KV cache');
+  const outputs = new Set(step.graph.outputs.map((o) => o.name));
+  const presentOf = (past: string): string => `present_${past.slice('past_'.length)}`;
+  const missing = ['logits', ...pastInputs.map((i) => presentOf(i.name))].filter((name) => !outputs.has(name));
+  if (missing.length) throw new Error(`the decode step lacks the output${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
   let cache: Record<string, ort.Tensor> = Object.fromEntries(pastInputs.map((i) => {
     const dims = tensorTypeOf(i.type)?.shape?.map((d, axis) => (axis === 0 ? rows : axis === 2 ? 0 : typeof d === 'number' ? d : NaN)) ?? [];
     if (dims.length !== 4 || dims.some(Number.isNaN)) throw new Error(`decode step input ${i.name} needs the shape [batch, heads, past, headDim] with numeric heads and headDim`);
@@ -110,7 +114,7 @@ function cachedDecoder(session: ort.InferenceSession, step: Model, rows: number)
         input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, (row) => BigInt(row[pos - 1])), [rows, 1]),
         position: new ort.Tensor('int64', BigInt64Array.of(BigInt(pos - 1)), [1]),
       });
-      cache = Object.fromEntries(pastInputs.map((i) => [i.name, out[`present_${i.name.slice('past_'.length)}`] as ort.Tensor]));
+      cache = Object.fromEntries(pastInputs.map((i) => [i.name, out[presentOf(i.name)] as ort.Tensor]));
       return (out.logits as ort.Tensor).data as Float32Array;
     },
   };
