@@ -44,6 +44,9 @@ test('llama decode step: sampling through the cache draws the stories re-running
   const full = (await compile(loadModel(STORIES_MODEL), [cleanup()])).model;
   const options = { count: 6, length: 48, seed: 5, batch: 3 };
   const plain = await sampleSequences(full, options);
-  assert.deepEqual(await sampleSequences(full, { ...options, decodeStep: llamaDecodeStep(full) }), plain);
+  const step = llamaDecodeStep(full);
+  assert.deepEqual(await sampleSequences(full, { ...options, decodeStep: step }), plain);
+  const withoutLogits = { ...step, graph: { ...step.graph, outputs: step.graph.outputs.filter((o) => o.name !== 'logits' && o.name !== 'present_key.4') } };
+  await assert.rejects(sampleSequences(full, { ...options, decodeStep: withoutLogits }), /the decode step lacks the outputs logits, present_key\.4$/);
   await assert.rejects(sampleSequences(full, { ...options, decodeStep: full }), /the decode step has no past_\* inputs/);
 });
