@@ -157,6 +157,12 @@ test('integer Div truncates toward zero; Mod follows the divisor (fmod=0) or the
   assert.equal(run(node('Mod', 2), [f32([1]), f32([2])]), undefined, 'fmod=0 is for integers only');
 });
 
+test('Min/Max of 0 and -0 are left unevaluated: runtimes keep either', () => {
+  assert.equal(run(node('Max', 2), [f32([-0, 1]), f32([0, 2])]), undefined, 'Max of 0 and -0 is up to the runtime');
+  assert.equal(run(node('Min', 2), [f32([0]), f32([-0])]), undefined, 'so is Min');
+  assert.ok(Object.is(run(node('Max', 2), [f32([-0]), f32([-0])])?.values[0], -0), 'equal zeros fold');
+});
+
 test('Cast float → int truncates toward zero and declines out-of-range values', () => {
   const to = (t: DataType): Attribute => int('to', t);
   const r = run(node('Cast', 1, [to(DataType.INT8)]), [f32([-1.7, 1.7, -0.5, 127.9])]);

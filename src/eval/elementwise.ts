@@ -162,9 +162,11 @@ const abs: KernelPicker<UnaryFn> = (t) => {
 
 const floatOnly = (fn: (a: number) => number): KernelPicker<UnaryFn> => byKind({ float: fn });
 
-/** Numpy's minimum/maximum: NaN wins, and of equal values (0, -0) the first is kept. */
-const pickMin = (a: Scalar, b: Scalar): Scalar => (a <= b || a !== a ? a : b);
-const pickMax = (a: Scalar, b: Scalar): Scalar => (a >= b || a !== a ? a : b);
+/** Numpy's minimum/maximum: NaN wins. Of 0 and -0 (equal) runtimes keep either, scalar and vectorized kernels
+ *  alike disagreeing, so that pair is left unevaluated. */
+const opposedZeros = (a: Scalar, b: Scalar): boolean => a === 0 && b === 0 && Object.is(a, -0) !== Object.is(b, -0);
+const pickMin = (a: Scalar, b: Scalar): Scalar | undefined => (opposedZeros(a, b) ? undefined : a <= b || a !== a ? a : b);
+const pickMax = (a: Scalar, b: Scalar): Scalar | undefined => (opposedZeros(a, b) ? undefined : a >= b || a !== a ? a : b);
 const numeric = (fn: BinaryFn): KernelPicker<BinaryFn> => (t) => (numericKindOf(t) && t !== DataType.BOOL ? fn : undefined);
 
 const boolOf = (x: boolean): number => (x ? 1 : 0);
