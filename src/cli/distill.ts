@@ -131,11 +131,11 @@ export async function runDistill(studentFile: string, flags: DistillFlags): Prom
   // their weights need the teacher's variances over the training rows.
   const early = flags.hidden ? undefined : planDistillation(setup);
   const rows = await trainingRows(student, teacher ?? student, flags);
-  const hidden = flags.hidden ? await hiddenPairsOf(student, teacher ?? student, orderedBatches(rows, batch).slice(0, 2), flags) : [];
-  const plan = early ?? planDistillation({ ...setup, pairs: [...(setup.pairs ?? pickPairs(student, teacher ?? student, d.pair_mode)), ...hidden] });
   const held = flags.heldOut ?? (rows.count >= 4 ? Math.max(1, Math.floor(rows.count / 10)) : 0);
   if (held >= rows.count) throw new UsageError(`--held-out ${held} leaves no rows to train on (the data holds ${rows.count})`);
   const { train: trainRows, heldOut } = splitRows(rows, held);
+  const hidden = flags.hidden ? await hiddenPairsOf(student, teacher ?? student, orderedBatches(trainRows, batch).slice(0, 2), flags) : [];
+  const plan = early ?? planDistillation({ ...setup, pairs: [...(setup.pairs ?? pickPairs(student, teacher ?? student, d.pair_mode)), ...hidden] });
 
   const outDir = path.dirname(path.resolve(flags.output));
   if (!existsSync(outDir)) mkdirSync(outDir, { recursive: true });
