@@ -29,7 +29,8 @@ export function llamaDecodeStep(full: Model): Model {
   const layers = full.graph.nodes.filter((n) => /^\/blocks\.\d+\/wq\/MatMul$/.test(n.name)).length;
   if (layers === 0) throw new Error('not a stories260K-shaped Llama export: no /blocks.N/wq/MatMul nodes');
   const cos = named('cos'), sin = named('sin'), emb = named('emb.weight');
-  const pairs = cos.dims[1], headDim = 2 * pairs, dim = emb.dims[1];
+  const pairs = cos.dims[1], headDim = 2 * pairs, out = weightOf('/out/MatMul');
+  if (emb.dims[1] !== out.dims[0]) throw new Error(`not a stories260K-shaped Llama export: embedding width ${emb.dims[1]}, output projection reads ${out.dims[0]}`);
 
   const g = new GraphBuilder('llama_decode_step');
   const ids = g.input('input_ids', DataType.INT64, ['batch', 1]);
@@ -93,9 +94,7 @@ export function llamaDecodeStep(full: Model): Model {
     const swiglu = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]);
     h = g.op('Add', [h, matmul(swiglu, weightOf(`${block}/w2/MatMul`), `${block}.w2`)]);
   }
-  const out = weightOf('/out/MatMul');
   const [logits] = g.node('MatMul', [rmsNorm(h, named('norm.weight'), 'norm.weight'), g.initializer('out.weight', out)], {}, { outputNames: ['logits'] });
   g.output(logits, DataType.FLOAT, ['batch', 1, out.dims[1]]);
-  if (dim !== out.dims[0]) throw new Error(`not a stories260K-shaped Llama export: embedding width ${dim}, output projection reads ${out.dims[0]}`);
   return makeModel(g.build(), { opset: 17 });
 }
