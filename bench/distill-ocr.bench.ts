@@ -180,7 +180,7 @@ async function allocateBySensitivity(ratio: number, atRatio: readonly GroupSensi
   console.log(`sensitivity allocation (${seconds(t0).toFixed(0)} s): budget ${budget} parameters (${o.budget === undefined ? 'the uniform start\'s' : `--budget ${o.budget}`}), loss threshold ${pct(allocation.threshold)}, ${allocation.removed} removed; per group agreement at ${o.sensitivityRatios.join(' / ')} → ratio:\n  `
     + [...curves].map(([label, c]) => `${label} ${[...c].sort((a, b) => a.ratio - b.ratio).map((p) => pct(p.agreement)).join(' / ')} → ${allocation.ratios.get(label)!.toFixed(3)}`).join('\n  '));
   const allocated = await pruneRec(fp32, 0, [], o.compensate ? calibLines : [], o.compensation, patterns(allocation.ratios));
-  await add(`pruned by sensitivity (${allocation.removed} parameters, threshold ${pct(allocation.threshold)}), compensated (${o.compensation})`, allocated);
+  await add(`pruned by sensitivity (${allocation.removed} parameters, threshold ${pct(allocation.threshold)}), ${o.compensate ? `compensated (${o.compensation})` : 'plain'}`, allocated);
   return [allocated, [...allocation.ratios].filter(([, r]) => r === 0).map(([label]) => label)];
 }
 
