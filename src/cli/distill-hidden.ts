@@ -4,7 +4,7 @@
 // value's variance, so a layer whose stream is 10× larger does not weigh 100× more; `weight` is shared out among them.
 import type { Model } from '../ir/model.js';
 import type { Tensor } from '../ir/tensor.js';
-import { constantOf } from '../ir/analysis.js';
+import { constantOf, graphIndex } from '../ir/analysis.js';
 import { streamValues } from '../calib/collect.js';
 import type { DistillPair } from '../../passes/distill.pass.js';
 
@@ -51,7 +51,7 @@ export function hiddenStatePairs(values: readonly string[], variances: readonly 
  * inputs that the student also defines, as a pruned copy does), weighted by the teacher's variances over `feeds`.
  */
 export async function residualStreamPairs(student: Model, teacher: Model, feeds: ReadonlyArray<Record<string, Tensor>>, weight: number, threads = 1): Promise<DistillPair[]> {
-  const inStudent = new Set([...student.graph.inputs.map((i) => i.name), ...student.graph.nodes.flatMap((n) => n.outputs)]);
-  const values = [...new Set([...layerNormInputs(teacher), ...rmsNormInputs(teacher)])].filter((v) => inStudent.has(v));
+  const { producer, graphInputs } = graphIndex(student.graph);
+  const values = [...new Set([...layerNormInputs(teacher), ...rmsNormInputs(teacher)])].filter((v) => producer.has(v) || graphInputs.has(v));
   return values.length ? hiddenStatePairs(values, await valueVariances(teacher, values, feeds, threads), weight) : [];
 }
