@@ -2,7 +2,8 @@
 // fonts (Debian packages imagemagick, fonts-noto-cjk), the model's preprocessing, CTC decoding, and character
 // accuracy (1 − edit distance / characters). Used by the quantization bench and, later, distillation.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DataType, Tensor } from '../../src/index.js';
 import { REPO_ROOT } from '../../test/helpers/paths.js';
@@ -81,8 +82,7 @@ export function renderLine(text: string, seed: number): TextLine {
     '-bordercolor', 'white', '-border', '6x4', '-blur', `0x${blur}`, '-attenuate', noise, '+noise', 'Gaussian',
     '-resize', 'x48', '-depth', '8', 'ppm:-',
   ];
-  const ppm = execFileSync('convert', args, { maxBuffer: 1 << 26 });
-  const { width, height, pixels } = parsePpm(ppm);
+  const { width, height, pixels } = parsePpm(convertCached(args));
   if (height !== 48) throw new Error(`rendered line is ${height} pixels high, not 48`);
   const data = new Float32Array(3 * height * width);
   const plane = height * width;
@@ -91,6 +91,25 @@ export function renderLine(text: string, seed: number): TextLine {
     for (let c = 0; c < 3; c++) data[(2 - c) * plane + i] = (pixels[i * 3 + c] / 255 - 0.5) / 0.5;
   }
   return { text, input: Tensor.fromArray(DataType.FLOAT, [1, 3, height, width], data), style: `${path.basename(font)} ${size}pt blur ${blur} noise ${noise}` };
+}
+
+// Rendering is the slow part of the OCR benches (~0.3 s a line); the same arguments under the same ImageMagick give
+// the same image (-seed), so renders are kept in .tmp, keyed by both.
+const RENDER_CACHE = path.join(REPO_ROOT, '.tmp', 'ocr-renders');
+let magickVersion: string | undefined;
+
+/** `convert ARGS` writing to stdout, kept in `cacheDir`. */
+export function convertCached(args: readonly string[], cacheDir = RENDER_CACHE): Buffer {
+  magickVersion ??= execFileSync('convert', ['-version'], { stdio: 'pipe' }).toString().split('\n')[0];
+  const key = createHash('sha256').update(JSON.stringify([magickVersion, args])).digest('hex');
+  const file = path.join(cacheDir, `${key}.ppm`);
+  if (existsSync(file)) return readFileSync(file);
+  const ppm = execFileSync('convert', args, { maxBuffer: 1 << 26 });
+  mkdirSync(cacheDir, { recursive: true });
+  // Written aside, then renamed: a bench killed mid-write leaves no truncated image behind.
+  writeFileSync(`${file}.${process.pid}.part`, ppm);
+  renameSync(`${file}.${process.pid}.part`, file);
+  return ppm;
 }
 
 function parsePpm(buf: Buffer): { width: number; height: number; pixels: Uint8Array } {
