@@ -124,6 +124,11 @@ test('SGD with momentum and weight decay matches the reference over 5 steps', as
   assertClose(graph.state, ref.state, 'state');
 });
 
+test('SGD without a momentum is plain SGD, as in PyTorch and Paddle (momentum is asked for by name)', () => {
+  assert.equal(resolveSgd({ kind: 'sgd' }).momentum, 0);
+  assert.equal(resolveSgd({ kind: 'sgd', momentum: 0.9 }).momentum, 0.9);
+});
+
 test('global-norm clipping scales large gradients to the limit and reports the norm', async () => {
   const { ref, graph, norms } = await runBoth({ kind: 'sgd', momentum: 0 }, 3, { clipNorm: 0.5, gradScale: 10 });
   assertClose(graph.params, ref.params, 'param');

@@ -163,7 +163,7 @@ const optional = <K extends string>(key: K, value: number | undefined): { [P in 
 function optimizerSpec(kind: OptimizerKind, weightDecay: number | undefined): OptimizerSpec {
   switch (kind) {
     case 'adamw': return { kind: 'adamw', weightDecay: weightDecay ?? 0.01 };
-    case 'sgd': return { kind: 'sgd', weightDecay: weightDecay ?? 0 };
+    case 'sgd': return { kind: 'sgd', momentum: 0, weightDecay: weightDecay ?? 0 };
     case 'momentum': return { kind: 'sgd', momentum: 0.9, weightDecay: weightDecay ?? 0 };
   }
 }

@@ -38,7 +38,7 @@ export function resolveAdamW(spec: AdamWSpec): Required<AdamWSpec> {
 }
 
 export function resolveSgd(spec: SgdSpec): Required<SgdSpec> {
-  return { kind: 'sgd', momentum: spec.momentum ?? 0.9, weightDecay: spec.weightDecay ?? 0 };
+  return { kind: 'sgd', momentum: spec.momentum ?? 0, weightDecay: spec.weightDecay ?? 0 };
 }
 
 /** One parameter as the update sees it: value names in the graph being extended. */
