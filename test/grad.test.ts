@@ -92,7 +92,7 @@ test('symbolic and unknown dims: broadcast reductions computed at run time', asy
   }
 });
 
-test('bad requests are GradientErrors: non-scalar loss, unknown wrt, integer wrt, old opset', () => {
+test('bad requests are GradientErrors: non-scalar loss, unknown wrt, integer wrt, old opset, half precision', () => {
   const b = new GraphBuilder();
   const x = b.input('x', D, [3]);
   const ids = b.input('ids', DataType.INT64, [3]);
@@ -107,6 +107,11 @@ test('bad requests are GradientErrors: non-scalar loss, unknown wrt, integer wrt
   fails({ loss, wrt: [y] }, model, /neither a graph input nor an initializer/);
   fails({ loss, wrt: [ids] }, model, /not a float tensor/);
   fails({ loss, wrt: ['x'] }, { ...model, opsetImport: [{ domain: '', version: 11 }] }, /opset >= 13/);
+  // Half precision: refused, rather than seeded or scaled with constants its rules cannot encode.
+  const h = new GraphBuilder();
+  const xh = h.input('xh', DataType.FLOAT16, [3]);
+  const half = withSumLoss(h, h.op('Relu', [xh]), 17, DataType.FLOAT16);
+  fails({ loss: half.loss, wrt: ['xh'] }, half.model, /gradients in FLOAT16 are not supported \(float and double are\)/);
 });
 
 test('gradName: `${value}.grad`, suffixed when the graph already uses that name', () => {

@@ -42,6 +42,17 @@ test('float16 conversion rounds to nearest even and keeps specials', () => {
   assert.ok(Number.isNaN(halfToFloat(floatToHalf(NaN))));
 });
 
+test('filled and scalar tensors encode the value in the element type (half and bfloat16 as bit patterns)', () => {
+  for (const dt of [DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16, DataType.BFLOAT16]) {
+    assert.deepEqual([...Tensor.filled(dt, [2, 2], 1.5).toFloat32()], [1.5, 1.5, 1.5, 1.5], DataType[dt]);
+    assert.deepEqual([...Tensor.scalar(dt, -3).toFloat32()], [-3], DataType[dt]);
+  }
+  assert.deepEqual([...Tensor.filled(DataType.BFLOAT16, [1], 1 + 2 ** -8).toFloat32()], [1], 'tie → even');
+  assert.deepEqual([...Tensor.filled(DataType.BFLOAT16, [1], 1 + 3 * 2 ** -8).toFloat32()], [1 + 2 ** -6]);
+  assert.deepEqual(Tensor.filled(DataType.INT64, [3], 7).toArray(), BigInt64Array.from([7n, 7n, 7n]));
+  assert.equal(Tensor.filled(DataType.FLOAT, [0, 4], 1).size, 0);
+});
+
 test('shape and element count checks', () => {
   assert.throws(() => Tensor.fromArray(DataType.FLOAT, [2, 2], new Float32Array(3)), /needs 4 values/);
   const t = new Tensor(DataType.FLOAT, [4], { kind: 'raw', bytes: new Uint8Array(8) });

@@ -6,7 +6,7 @@ import { castDraft, produce } from 'immer';
 import type { Model, Node } from '../../src/ir/model.js';
 import { graphIndex, usesOf } from '../../src/ir/analysis.js';
 import type { TensorType } from '../../src/ir/types.js';
-import { arrayCtorOf, isFloatType } from '../../src/ir/dtype.js';
+import { DataType, isFloatType } from '../../src/ir/dtype.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { subgraphsOf } from '../../src/ir/model.js';
 import { inferModelTypes } from '../../src/shape/index.js';
@@ -52,6 +52,7 @@ export function differentiate(model: Model, options: DifferentiateOptions): Mode
     if (!graph.initializers.has(w) && !index.graphInputs.has(w)) throw new GradientError(`wrt '${w}' is neither a graph input nor an initializer`);
     const t = types.get(w)?.elemType;
     if (t === undefined || !isFloatType(t)) throw new GradientError(`wrt '${w}' is not a float tensor`);
+    if (!GRADIENT_TYPES.has(t)) throw new GradientError(`wrt '${w}': gradients in ${DataType[t]} are not supported (float and double are)`);
   }
 
   const onPath = valuesOnPath(model, types, wrt, loss);
@@ -128,18 +129,19 @@ function valuesOnPath(model: Model, types: ReadonlyMap<string, TensorType>, wrt:
   return (name) => active.has(name) && needed.has(name);
 }
 
+/** Element types the backward graph is built in (the rules' scalar constants come in these). */
+const GRADIENT_TYPES: ReadonlySet<number> = new Set([DataType.FLOAT, DataType.DOUBLE]);
+
 function checkLoss(loss: string, type: { elemType: number; shape?: readonly unknown[] } | undefined, defined: boolean): void {
   if (!defined) throw new GradientError(`loss '${loss}' is not a value of the graph`);
   if (!type || !isFloatType(type.elemType)) throw new GradientError(`loss '${loss}' is not a float tensor`);
+  if (!GRADIENT_TYPES.has(type.elemType)) throw new GradientError(`loss '${loss}': gradients in ${DataType[type.elemType]} are not supported (float and double are)`);
   if (type.shape && type.shape.some((d) => d !== 1)) throw new GradientError(`loss '${loss}' is not a scalar (shape [${type.shape.join(',')}])`);
 }
 
 /** ConstantOfShape's value: a one-element tensor of ones in `like`'s element type. */
 function onesOf(emitter: BackwardEmitter, like: string): Tensor {
-  const dtype = emitter.dtype(like, (r) => { throw new GradientError(r); });
-  const arr = new (arrayCtorOf(dtype)!)(1) as Float32Array;
-  arr[0] = 1;
-  return Tensor.fromArray(dtype, [1], arr);
+  return Tensor.filled(emitter.dtype(like, (r) => { throw new GradientError(r); }), [1], 1);
 }
 
 /** Every name the model's graph uses (values and nodes, subgraphs included). */

@@ -1,7 +1,6 @@
 // Pooling. MaxPool routes each output's gradient to the element it picked, through MaxPool's Indices output
 // (re-run with Indices when the node did not ask for them) and a scatter-add. AveragePool spreads g/count over its
 // window with a depthwise transposed convolution of ones; GlobalAveragePool broadcasts g/count.
-import { arrayCtorOf } from '../../src/ir/dtype.js';
 import type { AttributeValue } from '../../src/ir/model.js';
 import { attrInt, attrInts } from '../../src/ir/model.js';
 import { Tensor } from '../../src/ir/tensor.js';
@@ -48,8 +47,7 @@ export const averagePool: GradRule = {
     const count = attrInt(ctx.node, 'count_include_pad', 0)
       ? ctx.scalar(window, x)
       : e.op('Mul', [e.op('AveragePool', [onesLike(ctx, x)], attributesOf(ctx, { count_include_pad: { type: 'int', value: 1 } })), ctx.scalar(window, x)]);
-    const dtype = ctx.dtype(x);
-    const ones = e.constant('grad_ones', Tensor.fromArray(dtype, [channels, 1, ...kernel], (new (arrayCtorOf(dtype)!)(channels * window) as Float32Array).fill(1)));
+    const ones = e.constant('grad_ones', Tensor.filled(ctx.dtype(x), [channels, 1, ...kernel], 1));
     return [e.op('ConvTranspose', [e.op('Div', [g, count]), ones], {
       group: channels, kernel_shape: [...kernel], strides: geo.strides, dilations: geo.dilations, pads: geo.pads, output_padding: outputPadding(geo),
     })];
@@ -57,10 +55,7 @@ export const averagePool: GradRule = {
 };
 
 function onesLike(ctx: GradContext, x: string): string {
-  const dtype = ctx.dtype(x);
-  const one = new (arrayCtorOf(dtype)!)(1) as Float32Array;
-  one[0] = 1;
-  return ctx.emit.op('ConstantOfShape', [ctx.shapeOf(x)], { value: Tensor.fromArray(dtype, [1], one) });
+  return ctx.emit.op('ConstantOfShape', [ctx.shapeOf(x)], { value: Tensor.filled(ctx.dtype(x), [1], 1) });
 }
 
 export const globalAveragePool: GradRule = {

@@ -108,6 +108,14 @@ export function floatToHalf(value: number): number {
   return sign | (e << 10) | m;
 }
 
+/** float32 -> bfloat16 bits, round-to-nearest-even (NaN stays NaN). */
+export function floatToBfloat16(value: number): number {
+  f32[0] = value;
+  const x = u32[0];
+  if (Number.isNaN(value)) return ((x >>> 16) & 0x8000) | 0x7fc0;
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
 export function bfloat16ToFloat(b: number): number {
   u32[0] = b << 16;
   return f32[0];

@@ -3,7 +3,7 @@
 // read only when asked. Nothing is copied until a pass asks for numbers in a layout the bytes lack.
 import type { Int64 } from '../proto/wire.js';
 import type { ProtoMessage } from '../proto/codec.js';
-import { DataType, type NumericArray, arrayCtorOf, bitsOf, byteSizeOf, bfloat16ToFloat, halfToFloat } from './dtype.js';
+import { DataType, type NumericArray, arrayCtorOf, bitsOf, byteSizeOf, bfloat16ToFloat, floatToBfloat16, floatToHalf, halfToFloat } from './dtype.js';
 
 /** Bytes kept in another file (ExternalData.md); read on first use. */
 export interface ExternalSource {
@@ -80,11 +80,19 @@ export class Tensor {
   }
 
   static scalar(dataType: DataType, value: number | bigint): Tensor {
+    return Tensor.filled(dataType, [], value);
+  }
+
+  /** A tensor of `dims` holding `value` everywhere, encoded for `dataType` (half and bfloat16 as their bit patterns). */
+  static filled(dataType: DataType, dims: readonly number[], value: number | bigint): Tensor {
     const Ctor = arrayCtorOf(dataType);
-    if (!Ctor) throw new Error(`no scalar constructor for ${DataType[dataType]}`);
-    const arr = new Ctor(1);
-    (arr as { [i: number]: number | bigint })[0] = typeof arr[0] === 'bigint' ? BigInt(value) : Number(value);
-    return Tensor.fromArray(dataType, [], arr);
+    if (!Ctor) throw new Error(`no array type for ${DataType[dataType]}`);
+    const arr = new Ctor(dims.reduce((a, b) => a * b, 1));
+    const stored = dataType === DataType.FLOAT16 ? floatToHalf(Number(value))
+      : dataType === DataType.BFLOAT16 ? floatToBfloat16(Number(value))
+      : arr instanceof BigInt64Array || arr instanceof BigUint64Array ? BigInt(value) : Number(value);
+    (arr as { fill(v: number | bigint): unknown }).fill(stored);
+    return Tensor.fromArray(dataType, dims, arr);
   }
 
   get size(): number {
