@@ -131,12 +131,12 @@ test('distill: --hidden adds MSE on the residual stream both models share, --ema
 });
 
 /** x [1, 8] → MatMul → Add → act → MatMul → logits [1, 4]; `hidden` units. */
-function mlp(hidden: number, seed: number, act = 'Relu'): Model {
+function mlp(hidden: number, seed: number, act = 'Relu', batch = 1): Model {
   const b = new GraphBuilder('mlp');
-  const x = b.input('x', DataType.FLOAT, [1, 8]);
+  const x = b.input('x', DataType.FLOAT, [batch, 8]);
   const w = (name: string, dims: number[], s: number): string => b.initializer(name, Tensor.fromArray(DataType.FLOAT, dims, normalArray(dims[0] * (dims[1] ?? 1), 0.7, s)));
   const h = b.op(act, [b.op('Add', [b.op('MatMul', [x, w('w1', [8, hidden], seed)]), w('b1', [hidden], seed + 1)])]);
-  b.output(b.op('MatMul', [h, w('w2', [hidden, 4], seed + 2)], {}, { name: 'head' }), DataType.FLOAT, [1, 4]);
+  b.output(b.op('MatMul', [h, w('w2', [hidden, 4], seed + 2)], {}, { name: 'head' }), DataType.FLOAT, [batch, 4]);
   return makeModel(b.build(), { opset: 17 });
 }
 
@@ -144,13 +144,19 @@ const mlpTeacher = mlp(32, 1), mlpStudent = mlp(6, 7);
 saveModel(mlpTeacher, at('mlp-teacher.onnx'));
 saveModel(mlpStudent, at('mlp-student.onnx'));
 saveModel(mlp(6, 7, 'Softplus'), at('mlp-softplus.onnx'));
-const samples = Array.from({ length: 40 }, (_, i) => Tensor.fromArray(DataType.FLOAT, [1, 8], normalArray(8, 1, 500 + i)));
-samples.forEach((t, i) => {
-  mkdirSync(at(`mlp-data/test_data_set_${i}`), { recursive: true });
-  const sink = new MemorySink();
-  encodeMessageTo(tensorToProto(t, {}), messageSpec('TensorProto'), sink);
-  writeFileSync(at(`mlp-data/test_data_set_${i}/input_0.pb`), sink.concat());
-});
+saveModel(mlp(6, 7, 'Relu', 4), at('mlp-batch4.onnx'));
+saveModel(mlp(32, 1, 'Relu', 4), at('mlp-teacher4.onnx'));
+/** `count` test_data_set folders under `folder`, each one input of `batch` random rows. */
+function writeSamples(folder: string, count: number, batch: number): void {
+  for (let i = 0; i < count; i++) {
+    mkdirSync(at(`${folder}/test_data_set_${i}`), { recursive: true });
+    const sink = new MemorySink();
+    encodeMessageTo(tensorToProto(Tensor.fromArray(DataType.FLOAT, [batch, 8], normalArray(8 * batch, 1, 500 + i)), {}), messageSpec('TensorProto'), sink);
+    writeFileSync(at(`${folder}/test_data_set_${i}/input_0.pb`), sink.concat());
+  }
+}
+writeSamples('mlp-data', 40, 1);
+writeSamples('mlp4-data', 13, 4);
 const mlpOutput = mlpStudent.graph.outputs[0].name;
 
 test('distill: --config reads Compress.Distillation and TrainConfig (test_data_set folders, a fixed batch of 1)', async () => {
@@ -171,6 +177,26 @@ test('distill: --config reads Compress.Distillation and TrainConfig (test_data_s
   assert.ok(after > before + 0.15, `agreement with the teacher on unseen inputs: ${before} -> ${after}`);
 });
 
+test('distill: train_iter alone sets the length; a model that fixes batch 4 holds out whole batches', () => {
+  writeFileSync(at('iter.yaml'), `Compress:\n  Distillation:\n    Teacher: ${at('mlp-teacher.onnx')}\nTrainConfig:\n  train_iter: 100\n`);
+  const iter = cli('distill', at('mlp-student.onnx'), '--config', at('iter.yaml'), '--data', at('mlp-data'), '--threads', '1', '--progress', 'off', '-o', at('mlp-iter.onnx'));
+  assert.equal(iter.code, 0, iter.stderr);
+  assert.match(iter.stdout, /: 100 steps on 36 rows/, 'three epochs of 36 rows, cut at step 100');
+  // 13 samples of 4 rows: a tenth (5) would split a batch, so 4 are held out; 48 to train on, 12 steps an epoch.
+  const fixed = cli('distill', at('mlp-batch4.onnx'), '--teacher', at('mlp-teacher4.onnx'), '--data', at('mlp4-data'), '--epochs', '2', '--threads', '1', '--progress', 'off', '-o', at('mlp-batch4-out.onnx'));
+  assert.equal(fixed.code, 0, fixed.stderr);
+  assert.match(fixed.stdout, /: 24 steps on 48 rows, .* held-out teacher agreement/);
+});
+
+test('distill: when no step beats the untrained student on held-out rows, the student is written unchanged', () => {
+  // Its own teacher: agreement starts at 100 %, so no checkpoint can beat the start.
+  const out = at('mlp-self.onnx');
+  const r = cli('distill', at('mlp-student.onnx'), '--data', at('mlp-data'), '--lr', '0.5', '--threads', '1', '--progress', 'off', '-o', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /teacher agreement 1\.0000 -> 1\.0000 \(no step beat the untrained student, which is written unchanged\)/);
+  for (const [name, t] of mlpStudent.graph.initializers) assert.deepEqual(loadModel(out).graph.initializers.get(name)!.toFloat32(), t.toFloat32(), name);
+});
+
 test('distill: bad inputs give one-line errors, a non-zero exit and no output file', async () => {
   mkdirSync(at('bad-data'), { recursive: true });
   writeNpy(at('bad-data/x.npy'), '<f4', [3, 8], new Float32Array(24));
@@ -187,6 +213,7 @@ test('distill: bad inputs give one-line errors, a non-zero exit and no output fi
     [[student, '--data', data, '--optimizer', 'rmsprop'], /option '--optimizer <kind>' argument 'rmsprop' is invalid/],
     [[student, '--data', data, '--lr', '-1'], /expected a positive number, got '-1'$/],
     [[student, '--data', data, '--batch', '4'], /--batch 4: the model fixes its batch dim to 1$/],
+    [[at('mlp-batch4.onnx'), '--data', at('mlp4-data'), '--held-out', '5'], /--held-out 5: the model fixes its batch dim to 4, so rows are held out in multiples of 4$/],
     [[student, '--sample-from-teacher', '8'], /--sample-from-teacher needs a causal LM student/],
     [[student, '--data', data, '--config', at('bad.yaml')], /TrainConfig\.optimizer_builder\.optimizer\.type must be AdamW, SGD or Momentum, got "RMSProp"$/],
     [[at('mlp-softplus.onnx'), '--teacher', at('mlp-teacher.onnx'), '--data', data], /no gradient rule for op 'Softplus' \(node 'Softplus'\)$/],

@@ -2,7 +2,7 @@
 // (pairs.ts, losses.ts; a pair may bring its own loss and weight w), summed, and optionally mixed with a hard-label
 // cross-entropy on the student:
 //   without labels   loss = Σ_pairs w · distill(student, teacher)
-//   with labels      loss = r · Σ_pairs distill(student, teacher) + (1 − r) · CE(first pair's student value, labels)
+//   with labels      loss = r · Σ_pairs w · distill(student, teacher) + (1 − r) · CE(first pair's student value, labels)
 // where r is distill_loss_ratio. The scalar is added as graph output `loss` (or a fresh name when `loss` is taken);
 // the student's own outputs stay as they were.
 import { castDraft, produce } from 'immer';
@@ -12,7 +12,6 @@ import { opsetVersion } from '../../src/ir/model.js';
 import { DataType } from '../../src/ir/dtype.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { GraphExtension } from '../../src/ir/extend.js';
-import { makeNode, makeValueInfo } from '../../src/ir/builder.js';
 import { graphIndex } from '../../src/ir/analysis.js';
 import { type TensorType, tensorTypeOf } from '../../src/ir/types.js';
 import { inferModelTypes } from '../../src/shape/index.js';
@@ -82,14 +81,9 @@ export function buildDistillModel(student: Model, options: DistillOptions = {}):
     const hard = crossEntropy(ext, asFloat32(ext, first, studentTypes.get(first)), labels);
     total = ext.op('Add', [ext.op('Mul', [distillTerm, scalar(ext, 'distill/ratio', r)]), ext.op('Mul', [hard, scalar(ext, 'distill/hard_ratio', 1 - r)])]);
   }
-  const lossName = ext.fresh('loss');
-  const identityName = ext.fresh('distill/loss');
-  const withHead = ext.apply();
-  // GraphExtension names outputs after their node; the loss output gets its own name through an Identity.
-  const graph = produce(withHead, (d) => {
-    d.nodes.push(castDraft(makeNode('Identity', [total], [lossName], {}, { name: identityName })));
-    d.outputs.push(castDraft(makeValueInfo(lossName, DataType.FLOAT, [])));
-  });
+  const [lossName] = ext.node('Identity', [total], {}, { name: 'loss', outputNames: [ext.fresh('loss')] });
+  ext.output(lossName, DataType.FLOAT, []);
+  const graph = ext.apply();
   const model = produce(merged.model, (d) => { d.graph = castDraft(graph); });
   return { model, loss: lossName, frozen: merged.frozen, pairs: mergedPairs, ...(labels ? { labels } : {}) };
 }

@@ -28,11 +28,9 @@ export const clip: GradRule = {
   op: 'Clip',
   backward: (ctx) => {
     const [x, min, max] = ctx.inputs, g = ctx.grads[0]!, e = ctx.emit;
-    // Before opset 11 the bounds are attributes.
-    const lo = min || (attrFloat(ctx.node, 'min') !== undefined ? ctx.scalar(attrFloat(ctx.node, 'min')!, x) : '');
-    const hi = max || (attrFloat(ctx.node, 'max') !== undefined ? ctx.scalar(attrFloat(ctx.node, 'max')!, x) : '');
-    const above = hi ? e.op('GreaterOrEqual', [x, hi]) : undefined;
-    const below = lo ? e.op('LessOrEqual', [x, lo]) : undefined;
+    // Bounds are inputs (opset >= 11; differentiate refuses opsets below 13); either may be absent.
+    const above = max ? e.op('GreaterOrEqual', [x, max]) : undefined;
+    const below = min ? e.op('LessOrEqual', [x, min]) : undefined;
     const outside = above && below ? e.op('Or', [above, below]) : (above ?? below);
     const zero = ctx.scalar(0, x);
     return [

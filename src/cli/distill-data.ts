@@ -7,6 +7,7 @@ import { Tensor } from '../ir/tensor.js';
 import { type Feed, modelInputs } from '../calib/data.js';
 import type { BatchFactory } from '../train/trainer.js';
 import { batchesOf, permutation } from '../train/shuffle.js';
+import { UsageError } from './errors.js';
 
 /** Rows of every input, stacked along axis 0. */
 export interface Rows {
@@ -18,11 +19,11 @@ export async function stackRows(feeds: AsyncIterable<Feed> | Iterable<Feed>): Pr
   const parts = new Map<string, Tensor[]>();
   for await (const feed of feeds) {
     for (const [name, t] of Object.entries(feed)) {
-      if (t.dims.length === 0) throw new Error(`input '${name}' is a scalar: training rows need a batch axis`);
+      if (t.dims.length === 0) throw new UsageError(`input '${name}' is a scalar: training rows need a batch axis`);
       parts.set(name, [...(parts.get(name) ?? []), t]);
     }
   }
-  if (parts.size === 0) throw new Error('the training data holds no samples');
+  if (parts.size === 0) throw new UsageError('the training data holds no samples');
   const inputs: Record<string, Tensor> = {};
   for (const [name, list] of parts) inputs[name] = concatRows(name, list);
   const counts = new Set(Object.values(inputs).map((t) => t.dims[0]));
@@ -66,30 +67,40 @@ export function splitRows(rows: Rows, held: number): { train: Rows; heldOut: Row
   };
 }
 
+/** The batch dim the model's inputs fix, if they fix one (a model exported for batch 1, say). */
+export function fixedBatchOf(model: Model): number | undefined {
+  const fixed = new Set(modelInputs(model).map((i) => i.shape?.[0]).filter((d): d is number => typeof d === 'number'));
+  if (fixed.size > 1) throw new UsageError(`the model's inputs fix different batch sizes (${[...fixed].join(', ')})`);
+  return [...fixed][0];
+}
+
 /**
  * The batch size each step feeds: `requested` where the model's first input dims are symbolic; a model that fixes
  * them (to 1, say) takes exactly that many rows per step.
  */
 export function batchSizeFor(model: Model, requested: number | undefined): number {
-  const fixed = new Set(modelInputs(model).map((i) => i.shape?.[0]).filter((d): d is number => typeof d === 'number'));
-  if (fixed.size > 1) throw new Error(`the model's inputs fix different batch sizes (${[...fixed].join(', ')})`);
-  const size = [...fixed][0];
+  const size = fixedBatchOf(model);
   if (size === undefined) return requested ?? 8;
-  if (requested !== undefined && requested !== size) throw new Error(`--batch ${requested}: the model fixes its batch dim to ${size}`);
+  if (requested !== undefined && requested !== size) throw new UsageError(`--batch ${requested}: the model fixes its batch dim to ${size}`);
   return size;
+}
+
+/** Full batches per epoch (a partial last batch is dropped unless it is all the rows). */
+export function stepsPerEpochOf(rows: Rows, batch: number): number {
+  return Math.floor(rows.count / Math.min(batch, rows.count));
 }
 
 /** Each epoch: the rows in a fresh seeded order, in full batches (a partial last batch is dropped unless it is all). */
 export function shuffledBatches(rows: Rows, batch: number): { factory: BatchFactory; stepsPerEpoch: number } {
   const size = Math.min(batch, rows.count);
   return {
-    stepsPerEpoch: Math.floor(rows.count / size),
+    stepsPerEpoch: stepsPerEpochOf(rows, batch),
     factory: (_epoch, next) => Array.from(batchesOf(permutation(rows.count, next), size), (idx) => takeRows(rows, idx)),
   };
 }
 
-/** The rows in order, in batches of `batch` (the last may be smaller): for evaluation. */
-export function orderedBatches(rows: Rows, batch: number): Array<Record<string, Tensor>> {
+/** The rows in order, in batches of `batch` (the last may be smaller unless `keepLast` is false): for evaluation. */
+export function orderedBatches(rows: Rows, batch: number, keepLast = true): Array<Record<string, Tensor>> {
   const order = Int32Array.from({ length: rows.count }, (_, i) => i);
-  return Array.from(batchesOf(order, batch, true), (idx) => takeRows(rows, idx));
+  return Array.from(batchesOf(order, batch, keepLast), (idx) => takeRows(rows, idx));
 }

@@ -48,6 +48,8 @@ export interface DistillRun {
   /** Rows to evaluate on (never trained on); none: no evaluation, the last parameters are kept. */
   readonly heldOut?: Rows;
   readonly batch: number;
+  /** The model fixes its batch dim to `batch`: evaluation drops a partial last batch instead of feeding it. */
+  readonly fixedBatch?: boolean;
   readonly epochs: number;
   readonly trainIter?: number;
   readonly evalIter?: number;
@@ -70,6 +72,8 @@ export interface DistillOutcome {
   readonly model: Model;
   readonly metric?: { readonly kind: MetricKind; readonly before: number; readonly after: number };
   readonly result: TrainResult;
+  /** No evaluated step beat the untrained student, so `model` is the student unchanged. */
+  readonly keptStart: boolean;
 }
 
 /** Gather's gradient (ScatterND with reduction=add) needs opset 16; 17 brings LayerNormalization. */
@@ -93,7 +97,7 @@ export async function distillStudent(plan: DistillPlan, run: DistillRun): Promis
   const { factory, stepsPerEpoch } = shuffledBatches(run.train, run.batch);
   const totalSteps = Math.min(stepsPerEpoch * run.epochs, run.trainIter ?? Infinity);
   const warmupSteps = run.warmupSteps ?? Math.min(100, Math.floor(totalSteps / 10));
-  const evaluator = run.heldOut && run.heldOut.count > 0 ? await makeEvaluator(student, teacher, orderedBatches(run.heldOut, run.batch), run.threads) : undefined;
+  const evaluator = run.heldOut && run.heldOut.count > 0 ? await makeEvaluator(student, teacher, orderedBatches(run.heldOut, run.batch, !run.fixedBatch), run.threads) : undefined;
   const before = evaluator ? await evaluator.measure(student) : undefined;
 
   const result = await train({
@@ -106,10 +110,12 @@ export async function distillStudent(plan: DistillPlan, run: DistillRun): Promis
     lr: totalSteps > 1 ? warmupCosine({ peak: run.lr, warmupSteps: Math.min(warmupSteps, totalSteps - 1), totalSteps }) : run.lr,
     ...(evaluator ? { evaluate: async (params: ReadonlyMap<string, Float32Array>) => evaluator.score(await evaluator.measure(exportTrained(student, params))) } : {}),
   });
-  const model = exportTrained(student, result.best?.params ?? result.params);
+  // The start competes with the checkpoints: training that never beat it on held-out rows writes nothing worse.
+  const keptStart = evaluator !== undefined && before !== undefined && result.best !== undefined && evaluator.score(before) >= result.best.metric;
+  const model = keptStart ? student : exportTrained(student, result.best?.params ?? result.params);
   const after = evaluator ? await evaluator.measure(model) : undefined;
   return {
-    model, result,
+    model, result, keptStart,
     ...(evaluator && before !== undefined && after !== undefined ? { metric: { kind: evaluator.kind, before, after } } : {}),
   };
 }

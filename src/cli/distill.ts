@@ -19,7 +19,7 @@ import { distill } from '../../passes/distill.pass.js';
 import { type DistillPair, parsePairs, pickPairs } from '../../passes/distill/pairs.js';
 import { residualStreamPairs } from './distill-hidden.js';
 import { type DistillConfig, type OptimizerKind, readDistillConfig } from './distill-config.js';
-import { batchSizeFor, orderedBatches, type Rows, splitRows, stackRows } from './distill-data.js';
+import { batchSizeFor, fixedBatchOf, orderedBatches, type Rows, splitRows, stackRows, stepsPerEpochOf } from './distill-data.js';
 import { distillStudent, isCausalLm, planDistillation } from './distill-train.js';
 import { UsageError } from './errors.js';
 import type { OptionsOf } from '../passes/options.js';
@@ -84,12 +84,12 @@ export function distillCommand(): Command {
     .addOption(new Option('--loss <kind>', 'per-pair loss (default kl_div)').choices(['kl_div', 'mse', 'token_wise_contrastive']))
     .option('--temperature <T>', 'softmax temperature of kl_div / token_wise_contrastive (default 1)', positive)
     .option('--pairs <list>', 'comma-separated student_value:teacher_value pairs (default: the float outputs)')
-    .option('--epochs <n>', 'passes over the training rows (default 1)', count(1))
+    .option('--epochs <n>', 'passes over the training rows (default 1, or as many as --train-iter needs)', count(1))
     .option('--lr <x>', 'peak learning rate of the warm-up + cosine schedule (default 1e-3)', positive)
     .option('--batch <n>', 'rows per step (default 8; a model with a fixed batch dim takes that)', count(1))
-    .option('--train-iter <n>', 'stop after n steps in all', count(1))
+    .option('--train-iter <n>', 'stop after n steps in all (alone, it sets the length)', count(1))
     .option('--eval-iter <n>', 'evaluate on the held-out rows every n steps (default: every epoch); the best checkpoint is kept', count(1))
-    .option('--held-out <n>', 'rows kept out of training to evaluate on (default: a tenth, none below 4 rows)', count(0))
+    .option('--held-out <n>', 'rows kept out of training to evaluate on (default: a tenth, none below 4 rows; whole batches when the model fixes its batch dim)', count(0))
     .addOption(new Option('--optimizer <kind>', 'optimizer (default adamw; momentum is SGD with momentum 0.9)').choices(['adamw', 'sgd', 'momentum']))
     .option('--weight-decay <x>', 'AdamW decoupled / SGD L2 weight decay (default 0.01 for adamw, 0 for sgd)', nonNegative)
     .option('--hidden <weight>', 'add MSE on the residual stream: every LayerNorm/RMSNorm input student and teacher share by name, each over the teacher\'s variance, the weight shared among them (default 0: off)', nonNegative)
@@ -131,18 +131,22 @@ export async function runDistill(studentFile: string, flags: DistillFlags): Prom
   // their weights need the teacher's variances over the training rows.
   const early = flags.hidden ? undefined : planDistillation(setup);
   const rows = await trainingRows(student, teacher ?? student, flags);
-  const held = flags.heldOut ?? (rows.count >= 4 ? Math.max(1, Math.floor(rows.count / 10)) : 0);
+  const fixedBatch = fixedBatchOf(student) !== undefined;
+  const held = heldOutCount(rows.count, batch, fixedBatch, flags.heldOut);
   if (held >= rows.count) throw new UsageError(`--held-out ${held} leaves no rows to train on (the data holds ${rows.count})`);
   const { train: trainRows, heldOut } = splitRows(rows, held);
+  if (fixedBatch && trainRows.count < batch) throw new UsageError(`the model fixes its batch dim to ${batch}, but only ${trainRows.count} rows are left to train on`);
   const hidden = flags.hidden ? await hiddenPairsOf(student, teacher ?? student, orderedBatches(trainRows, batch).slice(0, 2), flags) : [];
   const plan = early ?? planDistillation({ ...setup, pairs: [...(setup.pairs ?? pickPairs(student, teacher ?? student, d.pair_mode)), ...hidden] });
 
   const outDir = path.dirname(path.resolve(flags.output));
   if (!existsSync(outDir)) mkdirSync(outDir, { recursive: true });
-  const epochs = flags.epochs ?? train.epochs ?? 1;
+  const trainIter = flags.trainIter ?? train.trainIter;
+  // train_iter alone (ACT's usual form) sets the length: as many epochs as it takes.
+  const epochs = flags.epochs ?? train.epochs ?? (trainIter === undefined ? 1 : Math.ceil(trainIter / stepsPerEpochOf(trainRows, batch)));
   const outcome = await distillStudent(plan, {
-    train: trainRows, ...(held > 0 ? { heldOut } : {}), batch, epochs,
-    ...optional('trainIter', flags.trainIter ?? train.trainIter), ...optional('evalIter', flags.evalIter ?? train.evalIter),
+    train: trainRows, ...(held > 0 ? { heldOut } : {}), batch, fixedBatch, epochs,
+    ...optional('trainIter', trainIter), ...optional('evalIter', flags.evalIter ?? train.evalIter),
     ...optional('ema', flags.ema ?? train.emaDecay),
     lr: flags.lr ?? train.lr ?? 1e-3, seed: flags.seed, threads: flags.threads, progress: flags.progress,
   });
@@ -152,9 +156,16 @@ export async function runDistill(studentFile: string, flags: DistillFlags): Prom
   const tenth = Math.max(1, Math.floor(r.steps / 10));
   const mean = (xs: Float32Array): number => xs.reduce((a, b) => a + b, 0) / xs.length;
   const metric = outcome.metric
-    ? `; held-out ${outcome.metric.kind.replace('_', ' ')} ${outcome.metric.before.toFixed(4)} -> ${outcome.metric.after.toFixed(4)}${train.originMetric === undefined ? '' : ` (origin_metric ${train.originMetric})`}`
+    ? `; held-out ${outcome.metric.kind.replace('_', ' ')} ${outcome.metric.before.toFixed(4)} -> ${outcome.metric.after.toFixed(4)}${train.originMetric === undefined ? '' : ` (origin_metric ${train.originMetric})`}${outcome.keptStart ? ' (no step beat the untrained student, which is written unchanged)' : ''}`
     : '';
   process.stdout.write(`onnx-slim distill: ${studentFile} -> ${flags.output}: ${r.steps} steps on ${trainRows.count} rows, ${plan.trained.length} tensors trained${hidden.length ? `, ${hidden.length} hidden-state MSE pairs` : ''}, loss ${mean(r.losses.subarray(0, tenth)).toFixed(4)} -> ${mean(r.losses.subarray(-tenth)).toFixed(4)}${metric}\n`);
+}
+
+/** Rows held out to pick the checkpoint: --held-out, or a tenth; whole batches when the model fixes its batch dim. */
+function heldOutCount(rows: number, batch: number, fixedBatch: boolean, given: number | undefined): number {
+  if (given !== undefined && fixedBatch && given % batch !== 0) throw new UsageError(`--held-out ${given}: the model fixes its batch dim to ${batch}, so rows are held out in multiples of ${batch}`);
+  const held = given ?? (rows >= 4 ? Math.max(1, Math.floor(rows / 10)) : 0);
+  return fixedBatch ? held - (held % batch) : held;
 }
 
 const optional = <K extends string>(key: K, value: number | undefined): { [P in K]?: number } =>

@@ -85,7 +85,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const epochs = options.epochs ?? 1;
   const seed = options.seed ?? 0;
   const lrAt: Schedule = typeof options.lr === 'number' ? () => options.lr as number : options.lr;
-  const session = await createSession(graph.model, { optimization: 'all', threads: options.threads ?? os.availableParallelism() });
   const state = initialState(graph, options.params);
   const inputOf = new Map(graph.params.map((p) => [p.name, p.input]));
   const live = (name: string): Float32Array => state[inputOf.get(name)!].data as Float32Array;
@@ -98,7 +97,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const firstStream = streamFor(0);
   const perEpoch = options.stepsPerEpoch ?? firstStream.total ?? (Array.isArray(firstStream) ? firstStream.length : undefined);
   const planned = perEpoch === undefined ? options.trainIter : Math.min(perEpoch * epochs, options.trainIter ?? Infinity);
-  const sink = progressSink(options.progress ?? 'auto', planned, options.logEvery ?? 50);
   const dataInputs = new Set(graph.dataInputs);
   const losses: number[] = [];
   const evals: Omit<Checkpoint, 'params'>[] = [];
@@ -118,6 +116,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     sink.note(`eval at step ${steps}: ${metric.toFixed(4)}${better ? ' (best)' : ''}`);
   };
 
+  // Created last, right before the try whose finally releases it: nothing that throws on the options leaks it.
+  const session = await createSession(graph.model, { optimization: 'all', threads: options.threads ?? os.availableParallelism() });
+  const sink = progressSink(options.progress ?? 'auto', planned, options.logEvery ?? 50);
   try {
     training: for (let epoch = 0; epoch < epochs; epoch++) {
       epochAt = epoch;
@@ -152,6 +153,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         sink.step(report);
         options.onProgress?.(report);
         if (options.evalIter !== undefined && steps % options.evalIter === 0) await evaluate(epoch);
+        // Checked after the step, not before the next: the next batch (or epoch of batches) is never built for nothing.
+        if (options.trainIter !== undefined && steps >= options.trainIter) break training;
       }
       if (options.evalIter === undefined) await evaluate(epoch);
     }
