@@ -120,9 +120,13 @@ export class BackwardEmitter {
   }
 
   zerosLike(like: string, fail: (r: string) => never): string {
-    const dtype = this.dtype(like, fail);
-    const Ctor = arrayCtorOf(dtype)!;
-    return this.emit.op('ConstantOfShape', [this.shapeOf(like)], { value: Tensor.fromArray(dtype, [1], new Ctor(1)) });
+    return this.emit.op('ConstantOfShape', [this.shapeOf(like)], { value: Tensor.filled(this.dtype(like, fail), [1], 0) });
+  }
+
+  countPer(x: string, reduced: string, axes: readonly number[], fail: (r: string) => never): string {
+    const shape = this.staticShape(x), dtype = this.dtype(x, fail);
+    if (shape) return this.scalarConstant(axes.reduce((n, a) => n * shape[a], 1), dtype);
+    return this.emit.op('Cast', [this.emit.op('Div', [this.emit.op('Size', [x]), this.emit.op('Size', [reduced])])], { to: dtype });
   }
 
   /** Sum of gradient contributions (one value needs no node). */
@@ -150,6 +154,7 @@ export class BackwardEmitter {
       shapeOf: (name) => self.shapeOf(name),
       reduceToShape: (grad, input, gradDims = self.dims(node.outputs[0])) => self.reduceToShape(grad, input, gradDims, fail),
       reduceSum: (x, axes, keepdims) => self.reduceSum(x, axes, keepdims),
+      countPer: (x, reduced, axes) => self.countPer(x, reduced, axes, fail),
       unsqueeze: (x, axes) => self.unsqueeze(x, axes),
       zerosLike: (like) => self.zerosLike(like, fail),
       fail,

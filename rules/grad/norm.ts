@@ -6,12 +6,8 @@ import { normAxis, range, type GradContext, type GradRule } from './rule.js';
 
 /** Mean over `axes` with kept dims (ReduceSum then a divide: one form for every opset). */
 function meanOver(ctx: GradContext, x: string, axes: readonly number[], like: string): string {
-  const e = ctx.emit;
   const summed = ctx.reduceSum(x, axes, true);
-  const shape = ctx.staticShape(like);
-  const count = shape ? ctx.scalar(axes.reduce((n, a) => n * shape[a], 1), like)
-    : e.op('Cast', [e.op('Div', [e.op('Size', [like]), e.op('Size', [summed])])], { to: ctx.dtype(like) });
-  return e.op('Div', [summed, count]);
+  return ctx.emit.op('Div', [summed, ctx.countPer(like, summed, axes)]);
 }
 
 export const layerNormalization: GradRule = {

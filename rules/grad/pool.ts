@@ -4,7 +4,7 @@
 import type { AttributeValue } from '../../src/ir/model.js';
 import { attrInt, attrInts } from '../../src/ir/model.js';
 import { Tensor } from '../../src/ir/tensor.js';
-import type { GradContext, GradRule } from './rule.js';
+import { range, type GradContext, type GradRule } from './rule.js';
 import { convGeometry, outputPadding } from './conv.js';
 
 /** The node's attributes, some overridden, ready for a new node. */
@@ -61,10 +61,9 @@ function onesLike(ctx: GradContext, x: string): string {
 export const globalAveragePool: GradRule = {
   op: 'GlobalAveragePool',
   backward: (ctx) => {
-    const [x] = ctx.inputs, [y] = ctx.outputs, e = ctx.emit;
-    const shape = ctx.staticShape(x);
-    const count = shape ? ctx.scalar(shape.slice(2).reduce((a, b) => a * b, 1), x)
-      : e.op('Cast', [e.op('Div', [e.op('Size', [x]), e.op('Size', [y])])], { to: ctx.dtype(x) });
+    const [x] = ctx.inputs, e = ctx.emit;
+    // The spatial axes; with an unknown rank, countPer goes by Size at run time and never reads them.
+    const count = ctx.countPer(x, ctx.outputs[0], range(ctx.dims(x)?.length ?? 2, 2));
     return [e.op('Div', [e.op('Expand', [ctx.grads[0]!, ctx.shapeOf(x)]), count])];
   },
 };

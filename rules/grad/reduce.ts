@@ -32,12 +32,7 @@ export const reduceMean: GradRule = {
   backward: (ctx) => {
     const axes = reducedAxes(ctx);
     if (axes === 'none') return [ctx.grads[0]];
-    const [x] = ctx.inputs, e = ctx.emit;
-    const shape = ctx.staticShape(x);
-    // Elements per mean: a constant when the reduced dims are static, else Size(x) / Size(y) at run time.
-    const count = shape ? ctx.scalar(axes.reduce((n, a) => n * shape[a], 1), x)
-      : e.op('Cast', [e.op('Div', [e.op('Size', [x]), e.op('Size', [ctx.outputs[0]])])], { to: ctx.dtype(x) });
-    return [e.op('Div', [broadcastBack(ctx, axes), count])];
+    return [ctx.emit.op('Div', [broadcastBack(ctx, axes), ctx.countPer(ctx.inputs[0], ctx.outputs[0], axes)])];
   },
 };
 

@@ -44,6 +44,9 @@ export interface GradContext {
   reduceToShape(grad: string, input: string, gradDims?: readonly Dim[]): string;
   /** ReduceSum over `axes` (opset-appropriate form). */
   reduceSum(x: string, axes: readonly number[], keepdims: boolean): string;
+  /** Elements of `x` averaged into each element of `reduced` (x reduced over `axes`): a constant when x's shape is
+   *  static, else Size(x) / Size(reduced) at run time. */
+  countPer(x: string, reduced: string, axes: readonly number[]): string;
   /** Unsqueeze at `axes` (opset-appropriate form). */
   unsqueeze(x: string, axes: readonly number[]): string;
   /** Zeros shaped like `like`. */
