@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { cleanup, compile, loadModel, modelStats, prune, saveModel, type Model } from '../src/index.js';
 import { packSequences, sampleSequences, sequenceBatches, sequenceFeeds } from '../src/data/lm-sampling.js';
-import { orderedBatches, splitRows, stackRows } from '../src/cli/distill-data.js';
+import { headRows, orderedBatches, splitRows, stackRows } from '../src/cli/distill-data.js';
 import { hiddenStatePairs, rmsNormInputs, valueVariances } from '../src/cli/distill-hidden.js';
 import { distillStudent, planDistillation } from '../src/cli/distill-train.js';
 import { perplexity, perplexityByPosition, STORIES_MODEL, validationStories } from '../test/helpers/perplexity.js';
@@ -101,7 +101,7 @@ const { train, heldOut } = splitRows(await stackRows(sequenceFeeds(packSequences
 const t0 = performance.now();
 const logits = fp32.graph.outputs[0].name;
 const hiddenValues = o.hidden > 0 ? rmsNormInputs(fp32) : [];
-const variances = await valueVariances(fp32, hiddenValues, orderedBatches(train, o.batch).slice(0, 2), o.threads);
+const variances = await valueVariances(fp32, hiddenValues, orderedBatches(headRows(train, 2 * o.batch), o.batch), o.threads);
 const pairs = [{ student: logits, teacher: logits }, ...hiddenStatePairs(hiddenValues, variances, o.hidden)];
 const plan = planDistillation({ student: pruned, teacher: fp32, loss: 'kl_div', T: o.T, pairs, optimizer: { kind: 'adamw', weightDecay: 0.01 }, clipNorm: 1 });
 const outcome = await distillStudent(plan, {

@@ -57,6 +57,12 @@ export function takeRows(rows: Rows, indices: ArrayLike<number>): Record<string,
   return out;
 }
 
+/** The first `n` rows (all of them when there are fewer). */
+export function headRows(rows: Rows, n: number): Rows {
+  const count = Math.min(n, rows.count);
+  return count === rows.count ? rows : { inputs: takeRows(rows, Int32Array.from({ length: count }, (_, i) => i)), count };
+}
+
 /** The first `count − held` rows to train on and the last `held` to evaluate on. */
 export function splitRows(rows: Rows, held: number): { train: Rows; heldOut: Rows } {
   const range = (from: number, to: number): Int32Array => Int32Array.from({ length: to - from }, (_, i) => from + i);

@@ -19,7 +19,7 @@ import { distill } from '../../passes/distill.pass.js';
 import { type DistillPair, parsePairs, pickPairs } from '../../passes/distill/pairs.js';
 import { residualStreamPairs } from './distill-hidden.js';
 import { type DistillConfig, type OptimizerKind, readDistillConfig } from './distill-config.js';
-import { batchSizeFor, fixedBatchOf, orderedBatches, type Rows, splitRows, stackRows, stepsPerEpochOf } from './distill-data.js';
+import { batchSizeFor, fixedBatchOf, headRows, orderedBatches, type Rows, splitRows, stackRows, stepsPerEpochOf } from './distill-data.js';
 import { distillStudent, isCausalLm, planDistillation } from './distill-train.js';
 import { UsageError } from './errors.js';
 import type { OptionsOf } from '../passes/options.js';
@@ -136,7 +136,7 @@ export async function runDistill(studentFile: string, flags: DistillFlags): Prom
   if (held >= rows.count) throw new UsageError(`--held-out ${held} leaves no rows to train on (the data holds ${rows.count})`);
   const { train: trainRows, heldOut } = splitRows(rows, held);
   if (fixedBatch && trainRows.count < batch) throw new UsageError(`the model fixes its batch dim to ${batch}, but only ${trainRows.count} rows are left to train on`);
-  const hidden = flags.hidden ? await hiddenPairsOf(student, teacher ?? student, orderedBatches(trainRows, batch).slice(0, 2), flags) : [];
+  const hidden = flags.hidden ? await hiddenPairsOf(student, teacher ?? student, orderedBatches(headRows(trainRows, 2 * batch), batch), flags) : [];
   const plan = early ?? planDistillation({ ...setup, pairs: [...(setup.pairs ?? pickPairs(student, teacher ?? student, d.pair_mode)), ...hidden] });
 
   const outDir = path.dirname(path.resolve(flags.output));
