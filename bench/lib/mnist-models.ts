@@ -6,16 +6,16 @@ import type { Model } from '../../src/ir/model.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { heNormal, normalSampler, zeros } from '../../src/train/init.js';
 import { rng } from '../../src/train/shuffle.js';
-import { exposeOutputs } from '../../src/train/expose.js';
 
 export const IMAGE = 'image';
 export const LOGITS = 'logits';
 const BATCH = 'batch';
 
-function dense(g: GraphBuilder, x: string, name: string, fanIn: number, fanOut: number, normal: () => number): string {
+/** x·W + b; `out` names the result (GraphBuilder otherwise names values after their node). */
+function dense(g: GraphBuilder, x: string, name: string, fanIn: number, fanOut: number, normal: () => number, out?: string): string {
   const w = g.initializer(`${name}.weight`, heNormal([fanIn, fanOut], fanIn, normal));
   const b = g.initializer(`${name}.bias`, zeros([fanOut]));
-  return g.op('Add', [g.op('MatMul', [x, w]), b]);
+  return g.node('Add', [g.op('MatMul', [x, w]), b], {}, out ? { outputNames: [out] } : {})[0];
 }
 
 function flatten(g: GraphBuilder, x: string, features: number): string {
@@ -28,7 +28,7 @@ export function buildMlp(seed: number): Model {
   const g = new GraphBuilder('mnist_mlp');
   const image = g.input(IMAGE, DataType.FLOAT, [BATCH, 1, 28, 28]);
   const hidden = g.op('Relu', [dense(g, flatten(g, image, 784), 'fc1', 784, 256, normal)]);
-  return withLogits(g, dense(g, hidden, 'fc2', 256, 10, normal));
+  return withLogits(g, dense(g, hidden, 'fc2', 256, 10, normal, LOGITS));
 }
 
 /** conv3×3(16)-relu-maxpool2, conv3×3(32)-relu-maxpool2, fc(1568→10). */
@@ -44,11 +44,12 @@ export function buildCnn(seed: number): Model {
     x = g.op('MaxPool', [g.op('Relu', [x])], { kernel_shape: [2, 2], strides: [2, 2] });
     channels = out;
   }
-  return withLogits(g, dense(g, flatten(g, x, channels * 7 * 7), 'fc', channels * 7 * 7, 10, normal));
+  return withLogits(g, dense(g, flatten(g, x, channels * 7 * 7), 'fc', channels * 7 * 7, 10, normal, LOGITS));
 }
 
-/** The model with `value` as its one output, named `logits` (GraphBuilder names values after their node). */
+/** The model with `logits` as its one output. */
 function withLogits(g: GraphBuilder, value: string): Model {
-  if (g.fresh(LOGITS) !== LOGITS) throw new Error(`'${LOGITS}' is already taken in ${g.name}`);
-  return makeModel(exposeOutputs(g.build(), [{ value, name: LOGITS, dims: [BATCH, 10] }]), { opset: 17 });
+  if (value !== LOGITS) throw new Error(`'${LOGITS}' is already taken in ${g.name}`);
+  g.output(value, DataType.FLOAT, [BATCH, 10]);
+  return makeModel(g.build(), { opset: 17 });
 }
