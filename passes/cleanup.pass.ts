@@ -1,5 +1,6 @@
 // cleanup: Constant nodes → initializers, identity and inference-Dropout removal, constant folding of shape
-// arithmetic, dead code elimination and duplicate-initializer merging. Outputs stay bitwise equal.
+// arithmetic, merging of duplicate nodes (common subexpressions), dead code elimination and duplicate-initializer
+// merging. Outputs stay bitwise equal.
 import { castDraft, produce } from 'immer';
 import type { Model } from '../src/ir/model.js';
 import { definePass } from '../src/passes/pass.js';
@@ -12,6 +13,7 @@ import { cleanupRules } from '../rules/cleanup/index.js';
 import { constantsToInitializers } from './cleanup/constants-to-initializers.js';
 import { removeDeadCode } from '../src/rewrite/dead-code.js';
 import { dedupeInitializers } from './cleanup/dedupe-initializers.js';
+import { dedupeNodes } from './cleanup/dedupe-nodes.js';
 
 /** Before IR 4 every initializer must also be a graph input. */
 function legalizeInitializers(model: Model): Model {
@@ -30,11 +32,12 @@ function legalizeInitializers(model: Model): Model {
 
 export const cleanup = definePass({
   name: 'cleanup',
-  description: 'dead code, identities, Constant nodes to initializers, constant folding of shape arithmetic, duplicate initializers',
+  description: 'dead code, identities, Constant nodes to initializers, constant folding of shape arithmetic, duplicate nodes and initializers',
   options: {
     fold_constants: { type: 'boolean', default: true, description: 'fold small all-constant subgraphs (shape arithmetic)' },
     fold_max_elements: { type: 'integer', default: 4096, min: 1, description: 'largest tensor, in elements, that folding may read or produce' },
     dedupe_initializers: { type: 'boolean', default: true, description: 'merge initializers with identical contents' },
+    dedupe_nodes: { type: 'boolean', default: true, description: 'merge nodes computing the same value (same op, inputs and attributes; random ops never)' },
   },
   contract: exact,
   configSections: ['Cleanup'],
@@ -53,7 +56,9 @@ export const cleanup = definePass({
       const { model: rewritten, stats } = applyRules(m, cleanupRules({ fold: options.fold_constants, foldMaxElements: options.fold_max_elements }), ctx.driver);
       for (const [rule, n] of stats.applied) ctx.note(rule, n);
       m = counted(removeDeadCode, 'dead nodes removed', nodes)(rewritten);
+      // After the initializers merge, nodes that read equal constants under two names become duplicates too.
       if (options.dedupe_initializers) m = counted((x) => mapGraphs(x, dedupeInitializers), 'duplicate initializers merged', initializers)(m);
+      if (options.dedupe_nodes) m = counted((x) => mapGraphs(x, dedupeNodes), 'duplicate nodes merged', nodes)(m);
       return legalizeInitializers(m);
     },
   },

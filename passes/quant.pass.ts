@@ -16,6 +16,9 @@ import { quantizeStatic } from './quant/static.js';
 import { quantizeWeightOnly } from './quant/weight-only.js';
 import { quantizeQat } from './quant/qat.js';
 import { flattenResidualLayerNorms } from './quant/ort-layout.js';
+import { dedupeNodes } from './cleanup/dedupe-nodes.js';
+import { mapGraphs } from '../src/rewrite/edit.js';
+import { modelStats } from '../src/ir/analysis.js';
 
 export { exclusionPredicate } from './quant/exclusion.js';
 
@@ -58,7 +61,10 @@ export const quant = definePass({
   configSections: ['Quantization', 'QuantPost'],
   run: {
     kind: 'transform',
-    async transform(model, options, ctx) {
+    async transform(input, options, ctx) {
+      // onnxruntime merges duplicate nodes at load; merged first, the placement below is the one that will run.
+      const model = mapGraphs(input, dedupeNodes);
+      if (model !== input) ctx.note('duplicate nodes merged', modelStats(input).nodes - modelStats(model).nodes);
       const modes = {
         dynamic: () => quantizeDynamic(model, options, ctx),
         static: () => quantizeStatic(model, options, ctx),

@@ -2,6 +2,7 @@
 // ops expected afterwards, and checks outputs stay bitwise equal in onnxruntime.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { dedupeNodes } from '../passes/cleanup/dedupe-nodes.js';
 import {
   attr, checkContract, cleanup, compile, DataType, exact, GraphBuilder, makeModel, makeNode, runModel, Tensor, type Model,
 } from '../src/index.js';
@@ -100,6 +101,24 @@ const fixtures: Fixture[] = [
     initializersAfter: 1,
     feed: x23,
   },
+  {
+    name: 'duplicate nodes merge, chains included; a duplicate that is a graph output lends the kept node its name',
+    build: () => {
+      const b = new GraphBuilder();
+      const x = b.input('x', DataType.FLOAT, [2, 3]);
+      const read = b.op('Transpose', [x], { perm: [1, 0] });
+      const shown = b.op('Transpose', [x], { perm: [1, 0] });
+      const other = b.op('Transpose', [x]); // the same permutation by default, but other attributes: kept apart
+      b.output(shown, DataType.FLOAT, [3, 2]);
+      b.output(other, DataType.FLOAT, [3, 2]);
+      b.output(b.op('MatMul', [read, x]), DataType.FLOAT, [3, 3]);
+      const twice = b.op('Sigmoid', [b.op('Relu', [x])]), again = b.op('Sigmoid', [b.op('Relu', [x])]);
+      b.output(b.op('Add', [twice, again]), DataType.FLOAT, [2, 3]);
+      return makeModel(b.build());
+    },
+    after: ['Transpose', 'Transpose', 'MatMul', 'Relu', 'Sigmoid', 'Add'],
+    feed: x23,
+  },
 ];
 
 for (const f of fixtures) {
@@ -138,4 +157,17 @@ test('model-local functions and the nodes that call them survive cleanup', async
   assert.deepEqual(out.graph.nodes.map((n) => n.opType), ['DoubleRelu', 'Neg']);
   const failure = checkContract(exact, await runModel(model, x23), await runModel(out, x23));
   assert.equal(failure, undefined, failure);
+});
+
+test('random draws and dequantizers never merge, nor do nodes whose outputs are two graph outputs', () => {
+  const b = new GraphBuilder();
+  const x = b.input('x', DataType.FLOAT, [2, 3]);
+  // One DequantizeLinear per reader is what onnxruntime fuses into each reader's quantized kernel.
+  const q = b.op('QuantizeLinear', [x, b.initializer('s', f32([], [0.1]))]);
+  b.output(b.op('Mul', [b.op('DequantizeLinear', [q, 's']), b.op('DequantizeLinear', [q, 's'])]), DataType.FLOAT, [2, 3]);
+  b.output(b.op('Add', [b.op('RandomUniformLike', [x]), b.op('RandomUniformLike', [x])]), DataType.FLOAT, [2, 3]);
+  b.output(b.op('Relu', [x]), DataType.FLOAT, [2, 3]);
+  b.output(b.op('Relu', [x]), DataType.FLOAT, [2, 3]);
+  const graph = b.build();
+  assert.equal(dedupeNodes(graph), graph);
 });
