@@ -1,6 +1,6 @@
 // cleanup: Constant nodes → initializers, identity and inference-Dropout removal, constant folding of shape
-// arithmetic, merging of duplicate nodes (common subexpressions), dead code elimination and duplicate-initializer
-// merging. Outputs stay bitwise equal.
+// arithmetic, dead code elimination, duplicate-initializer merging and (opt-in) duplicate-node merging. Outputs stay
+// bitwise equal.
 import { castDraft, produce } from 'immer';
 import type { Model } from '../src/ir/model.js';
 import { definePass } from '../src/passes/pass.js';
@@ -37,7 +37,9 @@ export const cleanup = definePass({
     fold_constants: { type: 'boolean', default: true, description: 'fold small all-constant subgraphs (shape arithmetic)' },
     fold_max_elements: { type: 'integer', default: 4096, min: 1, description: 'largest tensor, in elements, that folding may read or produce' },
     dedupe_initializers: { type: 'boolean', default: true, description: 'merge initializers with identical contents' },
-    dedupe_nodes: { type: 'boolean', default: true, description: 'merge nodes computing the same value (same op, inputs and attributes; random ops never)' },
+    // Off by default: prune follows each head Reshape's own shape arithmetic, which merging would share between the
+    // q, k and v projections. quant merges duplicates itself, right before placing Q/DQ.
+    dedupe_nodes: { type: 'boolean', default: false, description: 'merge nodes computing the same value (same op, inputs and attributes; never random ops or Q/DQ)' },
   },
   contract: exact,
   configSections: ['Cleanup'],

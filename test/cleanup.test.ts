@@ -17,6 +17,7 @@ interface Fixture {
   readonly after: readonly string[];
   readonly initializersAfter?: number;
   readonly feed: Record<string, Tensor>;
+  readonly options?: Parameters<typeof cleanup>[0];
 }
 
 const x23 = { x: f32([2, 3], [1, -2, 3, -4, 5, -6]) };
@@ -102,7 +103,7 @@ const fixtures: Fixture[] = [
     feed: x23,
   },
   {
-    name: 'duplicate nodes merge, chains included; a duplicate that is a graph output lends the kept node its name',
+    name: 'dedupe_nodes: duplicate nodes merge, chains included; a duplicate that is a graph output lends the kept node its name',
     build: () => {
       const b = new GraphBuilder();
       const x = b.input('x', DataType.FLOAT, [2, 3]);
@@ -118,13 +119,14 @@ const fixtures: Fixture[] = [
     },
     after: ['Transpose', 'Transpose', 'MatMul', 'Relu', 'Sigmoid', 'Add'],
     feed: x23,
+    options: { dedupe_nodes: true },
   },
 ];
 
 for (const f of fixtures) {
   test(f.name, async () => {
     const before = f.build();
-    const { model: after } = await compile(before, [cleanup()], { verify: true });
+    const { model: after } = await compile(before, [cleanup(f.options ?? {})], { verify: true });
     assert.deepEqual(after.graph.nodes.map((n) => n.opType), f.after);
     if (f.initializersAfter !== undefined) assert.equal(after.graph.initializers.size, f.initializersAfter);
     const failure = checkContract(exact, await runModel(before, f.feed), await runModel(after, f.feed));
