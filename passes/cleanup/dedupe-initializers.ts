@@ -6,9 +6,9 @@ import type { Tensor } from '../../src/ir/tensor.js';
 import { graphIndex } from '../../src/ir/analysis.js';
 import { editGraph, replaceUses } from '../../src/rewrite/edit.js';
 
-const layoutKey = (t: Tensor): string => `${t.dataType}:${t.dims.join('x')}:${t.byteLength}`;
+export const layoutKey = (t: Tensor): string => `${t.dataType}:${t.dims.join('x')}:${t.byteLength}`;
 
-function contentKey(t: Tensor): string {
+export function contentKey(t: Tensor): string {
   if (t.storage.kind === 'string_data') return `s:${t.storage.values.map((v) => Buffer.from(v).toString('base64')).join(',')}`;
   return createHash('sha256').update(t.rawBytes()).digest('base64');
 }

@@ -2,13 +2,14 @@
 // Transpose/Shape/Unsqueeze chains per reader, and onnxruntime merges them at load (its CSE): a quantizer that placed
 // Q/DQ pairs before that merge sees its placement changed under it (a round trip it can no longer fuse), so the
 // merge happens here, before placement. Only deterministic ops of the default domain without subgraphs merge.
-import { createHash } from 'node:crypto';
 import { castDraft, produce } from 'immer';
 import '../../src/rewrite/immer-setup.js';
 import type { Attribute, Graph, Node } from '../../src/ir/model.js';
 import { hasSubgraphs } from '../../src/ir/model.js';
 import { graphIndex } from '../../src/ir/analysis.js';
 import { replaceUses } from '../../src/rewrite/edit.js';
+import type { Tensor } from '../../src/ir/tensor.js';
+import { contentKey, layoutKey } from './dedupe-initializers.js';
 
 /** Random ops (each run draws anew: two of them are two samples, not one value) and quantizers (onnxruntime fuses
  *  a DequantizeLinear into its one reader: QDQ graphs give each reader its own on purpose). */
@@ -24,9 +25,8 @@ function attributeKey(a: Attribute): string {
   return `${a.name}:${a.type}:${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`;
 }
 
-function tensorKey(t: Extract<Attribute, { type: 'tensor' }>['value']): string {
-  const bytes = t.storage.kind === 'string_data' ? Buffer.concat(t.storage.values.map((v) => Buffer.from(v))) : t.rawBytes();
-  return `${t.dataType}:${t.dims.join('x')}:${createHash('sha256').update(bytes).digest('base64')}`;
+function tensorKey(t: Tensor): string {
+  return `${layoutKey(t)}:${contentKey(t)}`;
 }
 
 export function dedupeNodes(graph: Graph): Graph {

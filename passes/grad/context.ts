@@ -3,7 +3,7 @@
 import type { Graph, Model, Node } from '../../src/ir/model.js';
 import { opsetVersion } from '../../src/ir/model.js';
 import { constantOf, graphIndex } from '../../src/ir/analysis.js';
-import { DataType, arrayCtorOf } from '../../src/ir/dtype.js';
+import { DataType } from '../../src/ir/dtype.js';
 import { GraphExtension } from '../../src/ir/extend.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import type { Dim, TensorType } from '../../src/ir/types.js';
@@ -13,6 +13,9 @@ import type { GradContext } from '../../rules/grad/rule.js';
 export class GradientError extends Error {}
 
 /** What every node's context shares: the graph, its inferred types and the extension with its caches. */
+/** Element types the backward graph is built in (the rules' scalar constants come in these). */
+export const GRADIENT_TYPES: ReadonlySet<number> = new Set([DataType.FLOAT, DataType.DOUBLE]);
+
 export class BackwardEmitter {
   readonly emit: GraphExtension;
   readonly opset: number;
@@ -57,11 +60,8 @@ export class BackwardEmitter {
     const key = `${dtype}:${value}`;
     let name = this.scalars.get(key);
     if (!name) {
-      const Ctor = arrayCtorOf(dtype);
-      if (!Ctor || (dtype !== DataType.FLOAT && dtype !== DataType.DOUBLE)) throw new GradientError(`gradients in ${DataType[dtype]} are not supported (float and double are)`);
-      const arr = new Ctor(1) as Float32Array;
-      arr[0] = value;
-      name = this.emit.constant('grad_scalar', Tensor.fromArray(dtype, [], arr));
+      if (!GRADIENT_TYPES.has(dtype)) throw new GradientError(`gradients in ${DataType[dtype]} are not supported (float and double are)`);
+      name = this.emit.constant('grad_scalar', Tensor.scalar(dtype, value));
       this.scalars.set(key, name);
     }
     return name;

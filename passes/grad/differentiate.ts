@@ -11,7 +11,7 @@ import { Tensor } from '../../src/ir/tensor.js';
 import { subgraphsOf } from '../../src/ir/model.js';
 import { inferModelTypes } from '../../src/shape/index.js';
 import { gradRules } from '../../rules/grad/index.js';
-import { BackwardEmitter, GradientError } from './context.js';
+import { BackwardEmitter, GRADIENT_TYPES, GradientError } from './context.js';
 
 export { GradientError };
 
@@ -128,9 +128,6 @@ function valuesOnPath(model: Model, types: ReadonlyMap<string, TensorType>, wrt:
   }
   return (name) => active.has(name) && needed.has(name);
 }
-
-/** Element types the backward graph is built in (the rules' scalar constants come in these). */
-const GRADIENT_TYPES: ReadonlySet<number> = new Set([DataType.FLOAT, DataType.DOUBLE]);
 
 function checkLoss(loss: string, type: { elemType: number; shape?: readonly unknown[] } | undefined, defined: boolean): void {
   if (!defined) throw new GradientError(`loss '${loss}' is not a value of the graph`);
