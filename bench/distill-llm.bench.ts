@@ -4,18 +4,22 @@
 // distribution is what perplexity scores (the cross-entropy against the teacher's full next-token distribution,
 // less a constant). Beside it, MSE on every RMSNorm input (the residual stream, whose width pruning keeps), each
 // over the teacher's variance and `--hidden` shared among them: per token 64 targets per layer, not one
-// distribution at the end. AdamW, warm-up + cosine, clip 1; the checkpoint is chosen by perplexity on held-out
-// sampled rows. Stories are sampled through a KV-cache decode step built from the teacher's weights
-// (lib/llama-decode.ts: the export has no cache), optionally packed end to end into long rows (BOS opens each, as
-// llama2.c packs TinyStories), and cached in .tmp/bench-distill-llm.
+// distribution at the end. Then stage 2: KL on the logits alone, a fresh warm-up + cosine at a quarter of the lr
+// (TinyBERT's order: intermediate layers, then the prediction layer). AdamW, warm-up + cosine, clip 1; each stage's
+// checkpoint is chosen by perplexity on held-out sampled rows. Stories are sampled through a KV-cache decode step
+// built from the teacher's weights (lib/llama-decode.ts: the export has no cache), optionally packed end to end into
+// long rows (BOS opens each, as llama2.c packs TinyStories), and cached in .tmp/bench-distill-llm.
 // By default 2,048 stories of 512 tokens, as long as the validation stories (128-token samples never showed the
-// student a story's later positions), trained for 32 epochs (16,384 steps, about 90 min on 2 cores): the best
-// figure measured (bench/README.md; 8 epochs, a quarter of the time, give 3.504 instead of 3.466). Pruning ranks heads and FFN units across layers (scope global: 25 % of each
-// kind overall, at least 10 % of every layer's units kept), which beat 25 % in every layer on held-out sampled text.
+// student a story's later positions); stage 1 trains 32 epochs (16,384 steps, about 90 min on 2 cores), stage 2 two
+// more (about 5 min; bench/README.md has each lever's figure). Pruning ranks heads and FFN units across layers (scope
+// global: 25 % of each kind overall, at least 10 % of every layer's units kept), which beat 25 % in every layer on
+// held-out sampled text. --from starts from a saved student instead of the prune (stage 1 is saved as
+// .tmp/bench-distill-llm/stories260K-pruned25-stage1.onnx).
 //   node dist/bench/distill-llm.bench.js [--rows N (2048)] [--held-out N (4)] [--sample-length N (512)] [--pack N (1)]
-//        [--batch N (4)] [--epochs N (32)] [--lr X (4e-3)] [--T X (1)] [--hidden X (5; 0: logits only)]
+//        [--batch N (4)] [--epochs N (32)] [--lr X (4e-3)] [--stage2-epochs N (2; 0: none)] [--stage2-lr X (1e-3)] [--T X (1)] [--hidden X (5; 0: logits only)]
 //        [--eval-iter N (256)] [--threads N (2)] [--seed N (0)] [--compensation none|mean|lstsq (lstsq)] [--calib N (16)]
 //        [--sample-temperature X (1)] [--top-p X (1)] [--scope layer|global (global)] [--ema DECAY (none: the last weights)]
+//        [--from STUDENT.onnx (none: the pruned model)]
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,11 +42,13 @@ const arg = (name: string, fallback: number, zeroOk = false): number => {
 };
 const o = {
   rows: arg('rows', 2048), heldOut: arg('held-out', 4), sampleLength: arg('sample-length', 512), pack: arg('pack', 1), batch: arg('batch', 4),
-  epochs: arg('epochs', 32), lr: arg('lr', 4e-3), T: arg('T', 1), hidden: arg('hidden', 5, true), evalIter: arg('eval-iter', 256), threads: arg('threads', 2),
+  epochs: arg('epochs', 32), lr: arg('lr', 4e-3), stage2Epochs: arg('stage2-epochs', 2, true), stage2Lr: arg('stage2-lr', 1e-3), T: arg('T', 1), hidden: arg('hidden', 5, true), evalIter: arg('eval-iter', 256), threads: arg('threads', 2),
   seed: process.argv.includes('--seed') ? Number(process.argv[process.argv.indexOf('--seed') + 1]) : 0,
   compensation: (process.argv.includes('--compensation') ? process.argv[process.argv.indexOf('--compensation') + 1] : 'lstsq') as 'none' | 'mean' | 'lstsq',
   calib: arg('calib', 16), ema: process.argv.includes('--ema') ? Number(process.argv[process.argv.indexOf('--ema') + 1]) : undefined, sampleTemperature: arg('sample-temperature', 1), topP: arg('top-p', 1),
 };
+const fromIndex = process.argv.indexOf('--from');
+const from = fromIndex < 0 ? undefined : process.argv[fromIndex + 1];
 const scope = (process.argv.includes('--scope') ? process.argv[process.argv.indexOf('--scope') + 1] : 'global') as 'layer' | 'global';
 if (!['layer', 'global'].includes(scope)) throw new Error(`--scope needs layer or global, got ${scope}`);
 if (o.ema !== undefined && !(o.ema >= 0 && o.ema < 1)) throw new Error(`--ema needs a decay in [0, 1), got ${o.ema}`);
@@ -65,8 +71,10 @@ const samplingS = (performance.now() - s0) / 1000;
 const calib = sequenceBatches(sequences.slice(0, o.calib), 8);
 const pruneOptions = o.compensation === 'none' ? {} : { calib_data: calib, batch_num: calib.length, compensation: o.compensation };
 const pruned = (await compile(fp32, [prune({ ratio: 0.25, scope, ...pruneOptions })])).model;
-const structure = prunedStructure(fp32, pruned);
+const student = from === undefined ? pruned : loadModel(from);
+const structure = prunedStructure(fp32, student);
 const pplFp32 = await perplexity(fp32, stories), pplPruned = await perplexity(pruned, stories);
+const pplStart = from === undefined ? pplPruned : await perplexity(student, stories);
 
 /** Per block, what pruning kept: "q/kv heads 6/3, FFN 141" (stories260K: 8 query heads of 8 dims). */
 function prunedStructure(before: Model, after: Model): string[] {
@@ -101,34 +109,53 @@ const { train, heldOut } = splitRows(await stackRows(sequenceFeeds(packSequences
 
 const t0 = performance.now();
 const logits = fp32.graph.outputs[0].name;
+const logitPair = { student: logits, teacher: logits };
 const hiddenValues = o.hidden > 0 ? rmsNormInputs(fp32) : [];
 const variances = await valueVariances(fp32, hiddenValues, orderedBatches(headRows(train, 2 * o.batch), o.batch), o.threads);
-const pairs = [{ student: logits, teacher: logits }, ...hiddenStatePairs(hiddenValues, variances, o.hidden)];
-const plan = planDistillation({ student: pruned, teacher: fp32, loss: 'kl_div', T: o.T, pairs, optimizer: { kind: 'adamw', weightDecay: 0.01 }, clipNorm: 1 });
-const outcome = await distillStudent(plan, {
-  train, heldOut, batch: o.batch, epochs: o.epochs, ...(o.ema === undefined ? {} : { ema: o.ema }), evalIter: o.evalIter, lr: o.lr, seed: o.seed, threads: o.threads, progress: 'log', logEvery: 40,
-});
+const stage1 = await distillStage(student, [logitPair, ...hiddenStatePairs(hiddenValues, variances, o.hidden)], o.epochs, o.lr);
+saveModel(stage1.model, path.join(dir, 'stories260K-pruned25-stage1.onnx'));
+const pplStage1 = await perplexity(stage1.model, stories);
+// Stage 2, logits only (TinyBERT's order: intermediate layers first, then the prediction layer): the hidden-state
+// targets that steered stage 1 now only pull capacity away from the next-token distribution perplexity scores.
+const stage2 = o.stage2Epochs > 0 ? await distillStage(stage1.model, [logitPair], o.stage2Epochs, o.stage2Lr) : undefined;
+const outcome = stage2 ?? stage1;
 const trainWallS = (performance.now() - t0) / 1000;
-const pplDistilled = await perplexity(outcome.model, stories);
-const r = outcome.result;
+const pplDistilled = stage2 === undefined ? pplStage1 : await perplexity(outcome.model, stories);
 const tokensPerStep = o.batch * length;
 saveModel(outcome.model, path.join(dir, 'stories260K-pruned25-distilled.onnx'));
+
+async function distillStage(start: Model, pairs: readonly { student: string; teacher: string; weight?: number }[], epochs: number, lr: number) {
+  const plan = planDistillation({ student: start, teacher: fp32, loss: 'kl_div', T: o.T, pairs, optimizer: { kind: 'adamw', weightDecay: 0.01 }, clipNorm: 1 });
+  const outcome = await distillStudent(plan, {
+    train, heldOut, batch: o.batch, epochs, ...(o.ema === undefined ? {} : { ema: o.ema }), evalIter: o.evalIter, lr, seed: o.seed, threads: o.threads, progress: 'log', logEvery: 40,
+  });
+  return { ...outcome, trained: plan.trained.length };
+}
 
 const fmt = (x: number): string => x.toFixed(3);
 const vsFp32Of = (base: number, x: number): string => `${((x / base - 1) * 100).toFixed(1)} %`;
 const vsFp32 = (x: number): string => vsFp32Of(pplFp32.perplexity, x);
-console.log(`stories260K: ${modelStats(fp32).parameters} → ${modelStats(pruned).parameters} parameters after prune 25 % (scope ${scope}: ${structure.join('; ')}); perplexity on the ${stories.length} validation stories (${pplFp32.tokens} predicted tokens)\n`);
+console.log(`stories260K: ${modelStats(fp32).parameters} → ${modelStats(student).parameters} parameters after prune 25 % (scope ${scope}: ${structure.join('; ')}); perplexity on the ${stories.length} validation stories (${pplFp32.tokens} predicted tokens)\n`);
+const stage1Label = `+ stage 1: logits${o.hidden > 0 ? ' + hidden states' : ''}, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}`;
 console.log(table([
   ['model', 'perplexity', 'vs fp32'],
   ['fp32 (teacher)', fmt(pplFp32.perplexity), ''],
   [`pruned 25 % (compensation: ${o.compensation})`, fmt(pplPruned.perplexity), vsFp32(pplPruned.perplexity)],
-  ['pruned 25 % + distilled', fmt(pplDistilled.perplexity), vsFp32(pplDistilled.perplexity)],
+  ...(from === undefined ? [] : [[`start: ${path.basename(from)}`, fmt(pplStart.perplexity), vsFp32(pplStart.perplexity)]]),
+  [stage1Label, fmt(pplStage1.perplexity), vsFp32(pplStage1.perplexity)],
+  ...(stage2 === undefined ? [] : [[`+ stage 2: logits only, ${o.stage2Epochs} epoch${o.stage2Epochs === 1 ? '' : 's'} (distilled)`, fmt(pplDistilled.perplexity), vsFp32(pplDistilled.perplexity)]]),
 ]));
-const best = r.best;
-console.log(`\ntraining data: ${o.rows} rows of ${length} tokens, each ${o.pack} stories of ${o.sampleLength} tokens sampled from the fp32 teacher at temperature ${o.sampleTemperature}${o.topP < 1 ? `, top-p ${o.topP}` : ''} (${count} stories, ${samplingS.toFixed(0)} s${samplingS < 1 ? ', cached' : ''}); ${o.heldOut} more rows held out to pick the checkpoint`);
-console.log(`training: kl_div T ${o.T} on the logits${o.hidden > 0 ? ` + ${hiddenValues.length} hidden-state MSE pairs (weight ${o.hidden})` : ''}, AdamW (lr ${o.lr}, weight decay 0.01, warm-up + cosine, clip 1${o.ema === undefined ? '' : `, weights averaged with EMA ${o.ema}`}), batch ${o.batch} × ${length} tokens, ${r.steps} steps (${o.epochs} epochs), ${plan.trained.length} tensors trained`);
-console.log(`time: ${trainWallS.toFixed(0)} s training wall (${(r.trainMs / 1000).toFixed(0)} s in steps), ${Math.round(r.samplesPerSec * length)} tokens/s, ${os.availableParallelism()} cores, ${o.threads} onnxruntime threads (machine shared with other jobs); whole bench ${((performance.now() - wall0) / 1000).toFixed(0)} s`);
-if (best) console.log(`checkpoint: step ${best.step}, held-out sampled-text perplexity ${fmt(-best.metric)} (before training ${fmt(outcome.metric!.before)})`);
+console.log(`\ntraining data: ${o.rows} rows of ${length} tokens, each ${o.pack} stories of ${o.sampleLength} tokens sampled from the fp32 teacher at temperature ${o.sampleTemperature}${o.topP < 1 ? `, top-p ${o.topP}` : ''} (${count} stories, ${samplingS.toFixed(0)} s${samplingS < 1 ? ', cached' : ''}); ${o.heldOut} more rows held out to pick each stage's checkpoint`);
+const common = `AdamW (weight decay 0.01, warm-up + cosine, clip 1${o.ema === undefined ? '' : `, weights averaged with EMA ${o.ema}`}), batch ${o.batch} × ${length} tokens`;
+console.log(`training: ${common}, ${stage1.trained} tensors trained`);
+const stages = [{ name: 'stage 1', run: stage1, lr: o.lr, what: `kl_div T ${o.T} on the logits${o.hidden > 0 ? ` + ${hiddenValues.length} hidden-state MSE pairs (weight ${o.hidden})` : ''}` },
+  ...(stage2 === undefined ? [] : [{ name: 'stage 2', run: stage2, lr: o.stage2Lr, what: `kl_div T ${o.T} on the logits only` }])];
+for (const { name, run, lr, what } of stages) {
+  const { result: r, metric } = run;
+  console.log(`  ${name}: ${what}, lr ${lr}, ${r.steps} steps, ${(r.trainMs / 1000).toFixed(0)} s in steps, ${Math.round(r.samplesPerSec * length)} tokens/s; ` +
+    (r.best ? `checkpoint: ${run.keptStart ? 'the start (no step beat it)' : `step ${r.best.step}`}, held-out sampled-text perplexity ${fmt(-r.best.metric)} (before ${fmt(metric!.before)})` : 'no checkpoint choice'));
+}
+console.log(`time: ${trainWallS.toFixed(0)} s training wall, ${os.availableParallelism()} cores, ${o.threads} onnxruntime threads (machine shared with other jobs); whole bench ${((performance.now() - wall0) / 1000).toFixed(0)} s`);
 // Where in a story the gap lies: training stories are --sample-length tokens long, the validation stories up to 512.
 const edges = [0, 64, 128, 256, 512];
 const [byFp32, byDistilled] = await Promise.all([fp32, outcome.model].map((m) => perplexityByPosition(m, stories, edges)));
@@ -141,8 +168,10 @@ const pass = pplDistilled.perplexity <= TARGET * pplFp32.perplexity;
 console.log(`\ntarget: within 10 % of fp32 (≤ ${fmt(TARGET * pplFp32.perplexity)}): ${fmt(pplDistilled.perplexity)} ${pass ? 'PASS' : 'FAIL'}`);
 mkdirSync(path.join(REPO_ROOT, 'bench', 'out'), { recursive: true });
 writeFileSync(path.join(REPO_ROOT, 'bench', 'out', 'distill-llm.json'), JSON.stringify({
-  options: { ...o, scope }, structure, cores: os.availableParallelism(), perplexity: { fp32: pplFp32.perplexity, pruned: pplPruned.perplexity, distilled: pplDistilled.perplexity },
+  options: { ...o, scope, from }, structure, cores: os.availableParallelism(), perplexity: { fp32: pplFp32.perplexity, pruned: pplPruned.perplexity, start: pplStart.perplexity, stage1: pplStage1.perplexity, distilled: pplDistilled.perplexity },
   byPosition: byFp32.map((f, i) => ({ from: edges[i], to: edges[i + 1], tokens: f.tokens, fp32: f.perplexity, distilled: byDistilled[i].perplexity })),
-  samplingS, trainWallS, trainStepS: r.trainMs / 1000, steps: r.steps, length, tokensPerStep, tokensPerSec: r.samplesPerSec * length,
-  bestStep: best?.step, evals: r.evals, lossFirst: r.losses[0], lossLast: r.losses[r.losses.length - 1],
+  samplingS, trainWallS, length, tokensPerStep,
+  stages: stages.map(({ name, run: { result: r }, lr }) => ({
+    name, lr, trainStepS: r.trainMs / 1000, steps: r.steps, tokensPerSec: r.samplesPerSec * length, bestStep: r.best?.step, evals: r.evals, lossFirst: r.losses[0], lossLast: r.losses[r.losses.length - 1],
+  })),
 }, null, 2));
