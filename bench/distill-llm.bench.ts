@@ -10,13 +10,13 @@
 // built from the teacher's weights (lib/llama-decode.ts: the export has no cache), optionally packed end to end into
 // long rows (BOS opens each, as llama2.c packs TinyStories), and cached in .tmp/bench-distill-llm.
 // By default 2,048 stories of 512 tokens, as long as the validation stories (128-token samples never showed the
-// student a story's later positions); stage 1 trains 32 epochs (16,384 steps, about 90 min on 2 cores), stage 2 two
-// more (about 5 min; bench/README.md has each lever's figure). Pruning ranks heads and FFN units across layers (scope
+// student a story's later positions); stage 1 trains 32 epochs (16,384 steps, about 90 min on 2 cores), stage 2 four
+// more (about 11 min; bench/README.md has each lever's figure). Pruning ranks heads and FFN units across layers (scope
 // global: 25 % of each kind overall, at least 10 % of every layer's units kept), which beat 25 % in every layer on
 // held-out sampled text. --from starts from a saved student instead of the prune (stage 1 is saved as
 // .tmp/bench-distill-llm/stories260K-pruned25-stage1.onnx).
 //   node dist/bench/distill-llm.bench.js [--rows N (2048)] [--held-out N (4)] [--sample-length N (512)] [--pack N (1)]
-//        [--batch N (4)] [--epochs N (32)] [--lr X (4e-3)] [--stage2-epochs N (2; 0: none)] [--stage2-lr X (1e-3)] [--T X (1)] [--hidden X (5; 0: logits only)]
+//        [--batch N (4)] [--epochs N (32)] [--lr X (4e-3)] [--stage2-epochs N (4; 0: none)] [--stage2-lr X (1e-3)] [--T X (1)] [--hidden X (5; 0: logits only)]
 //        [--eval-iter N (256)] [--threads N (2)] [--seed N (0)] [--compensation none|mean|lstsq (lstsq)] [--calib N (16)]
 //        [--sample-temperature X (1)] [--top-p X (1)] [--scope layer|global (global)] [--ema DECAY (none: the last weights)]
 //        [--from STUDENT.onnx (none: the pruned model)]
@@ -42,7 +42,7 @@ const arg = (name: string, fallback: number, zeroOk = false): number => {
 };
 const o = {
   rows: arg('rows', 2048), heldOut: arg('held-out', 4), sampleLength: arg('sample-length', 512), pack: arg('pack', 1), batch: arg('batch', 4),
-  epochs: arg('epochs', 32), lr: arg('lr', 4e-3), stage2Epochs: arg('stage2-epochs', 2, true), stage2Lr: arg('stage2-lr', 1e-3), T: arg('T', 1), hidden: arg('hidden', 5, true), evalIter: arg('eval-iter', 256), threads: arg('threads', 2),
+  epochs: arg('epochs', 32), lr: arg('lr', 4e-3), stage2Epochs: arg('stage2-epochs', 4, true), stage2Lr: arg('stage2-lr', 1e-3), T: arg('T', 1), hidden: arg('hidden', 5, true), evalIter: arg('eval-iter', 256), threads: arg('threads', 2),
   seed: process.argv.includes('--seed') ? Number(process.argv[process.argv.indexOf('--seed') + 1]) : 0,
   compensation: (process.argv.includes('--compensation') ? process.argv[process.argv.indexOf('--compensation') + 1] : 'lstsq') as 'none' | 'mean' | 'lstsq',
   calib: arg('calib', 16), ema: process.argv.includes('--ema') ? Number(process.argv[process.argv.indexOf('--ema') + 1]) : undefined, sampleTemperature: arg('sample-temperature', 1), topP: arg('top-p', 1),
