@@ -5,7 +5,8 @@ import path from 'node:path';
 import { cleanup, compile, createSession, DataType, loadModel, makeValueInfo, opset, prune, runModel, type Model, type Tensor } from '../../src/index.js';
 import { buildDistillModel, type DistillModel } from '../../passes/distill/head.js';
 import { lastParamValues, type DistillPair } from '../../passes/distill/pairs.js';
-import { characterAccuracy, ctcDecode, OCR_ASSETS, type TextLine } from './ocr.js';
+import { characterAccuracy, ctcDecode, editDistance, OCR_ASSETS, type TextLine } from './ocr.js';
+import type { LineErrors } from './paired-bootstrap.js';
 import { REC_HEIGHT } from './distill-ocr-data.js';
 
 export const REC_INPUT = 'x';
@@ -61,6 +62,8 @@ export interface RecScore {
   readonly accuracy: number;
   /** Share of lines read exactly. */
   readonly exact: number;
+  /** Per line, for paired comparisons (lib/paired-bootstrap.ts). */
+  readonly lines: LineErrors;
 }
 
 /** Greedy CTC readings of `lines`, one line per run at its own width (as deployed). */
@@ -79,5 +82,6 @@ export async function recPredictions(model: Model, lines: readonly TextLine[], d
 export async function recAccuracy(model: Model, lines: readonly TextLine[], dict: readonly string[], threads = 2): Promise<RecScore> {
   const predicted = await recPredictions(model, lines, dict, threads);
   const pairs = lines.map((l, i) => ({ truth: l.text, predicted: predicted[i] }));
-  return { accuracy: characterAccuracy(pairs), exact: pairs.filter((p) => p.truth === p.predicted).length / pairs.length };
+  const lineErrors = { errors: pairs.map((p) => editDistance(p.truth, p.predicted)), chars: pairs.map((p) => Array.from(p.truth).length) };
+  return { accuracy: characterAccuracy(pairs), exact: pairs.filter((p) => p.truth === p.predicted).length / pairs.length, lines: lineErrors };
 }
