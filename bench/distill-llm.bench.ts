@@ -28,6 +28,7 @@ import { packSequences, sampleSequences, sequenceBatches, sequenceFeeds } from '
 import { headRows, orderedBatches, splitRows, stackRows } from '../src/cli/distill-data.js';
 import { hiddenStatePairs, rmsNormInputs, valueVariances } from '../src/cli/distill-hidden.js';
 import { distillStudent, planDistillation } from '../src/cli/distill-train.js';
+import type { DistillPair } from '../passes/distill.pass.js';
 import { perplexity, perplexityByPosition, STORIES_MODEL, validationStories } from '../test/helpers/perplexity.js';
 import { REPO_ROOT } from '../test/helpers/paths.js';
 import { llamaDecodeStep } from './lib/llama-decode.js';
@@ -124,7 +125,8 @@ const pplDistilled = stage2 === undefined ? pplStage1 : await perplexity(outcome
 const tokensPerStep = o.batch * length;
 saveModel(outcome.model, path.join(dir, 'stories260K-pruned25-distilled.onnx'));
 
-async function distillStage(start: Model, pairs: readonly { student: string; teacher: string; weight?: number }[], epochs: number, lr: number) {
+/** One stage: distil `start` from fp32 on `pairs`, warm-up + cosine to `lr`; the held-out rows pick the checkpoint. */
+async function distillStage(start: Model, pairs: readonly DistillPair[], epochs: number, lr: number) {
   const plan = planDistillation({ student: start, teacher: fp32, loss: 'kl_div', T: o.T, pairs, optimizer: { kind: 'adamw', weightDecay: 0.01 }, clipNorm: 1 });
   const outcome = await distillStudent(plan, {
     train, heldOut, batch: o.batch, epochs, ...(o.ema === undefined ? {} : { ema: o.ema }), evalIter: o.evalIter, lr, seed: o.seed, threads: o.threads, progress: 'log', logEvery: 40,
