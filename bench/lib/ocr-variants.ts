@@ -2,8 +2,9 @@
 // timed interleaved on one rendered 48×320 line, so the ratios compare like for like within one run.
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { createSession, runModel, saveModel, type Model, type Tensor } from '../../src/index.js';
-import { characterAccuracy, ctcDecode, renderLine, type TextLine } from './ocr.js';
+import { saveModel, type Model } from '../../src/index.js';
+import { recAccuracy } from './distill-ocr-model.js';
+import { renderLine, type TextLine } from './ocr.js';
 import { interleavedLatency, openSession, ort } from './latency.js';
 import { median, table } from './measure.js';
 
@@ -18,15 +19,6 @@ export interface RecScore {
   readonly bytes: number;
 }
 
-/** Character accuracy and exact-line share of `model` on `lines` (greedy CTC). */
-export async function recAccuracy(model: Model, lines: readonly TextLine[], dict: readonly string[]): Promise<{ accuracy: number; exact: number }> {
-  const session = await createSession(model, { optimization: 'all', threads: 2 });
-  const pairs: Array<{ truth: string; predicted: string }> = [];
-  for (const line of lines) pairs.push({ truth: line.text, predicted: ctcDecode(Object.values(await runModel(session, { x: line.input }))[0] as Tensor, dict) });
-  await session.release();
-  return { accuracy: characterAccuracy(pairs), exact: pairs.filter((p) => p.truth === p.predicted).length / pairs.length };
-}
-
 /** Saves each variant under `dir` (`files`: label → path), scores it, then times all of them interleaved (`runs` rounds, 2 threads). */
 export async function measureRecVariants<V extends RecVariant>(variants: readonly V[], lines: readonly TextLine[], dict: readonly string[],
   dir: string, runs: number): Promise<{ results: (V & RecScore)[]; samples: Record<string, number[]>; files: Record<string, string> }> {
@@ -35,7 +27,8 @@ export async function measureRecVariants<V extends RecVariant>(variants: readonl
   for (const v of variants) {
     files[v.label] = path.join(dir, `${v.label.replace(/\W+/g, '-')}.onnx`);
     saveModel(v.model, files[v.label]);
-    results.push({ ...v, ...(await recAccuracy(v.model, lines, dict)), bytes: statSync(files[v.label]).size });
+    const { accuracy, exact } = await recAccuracy(v.model, lines, dict);
+    results.push({ ...v, accuracy, exact, bytes: statSync(files[v.label]).size });
   }
   const sessions = Object.fromEntries(await Promise.all(variants.map(async (v) => [v.label, await openSession(files[v.label])] as const)));
   const probe = renderLine('PaddleOCR 识别速度测试 12345', 7);
