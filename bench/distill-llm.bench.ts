@@ -50,6 +50,7 @@ const o = {
 };
 const fromIndex = process.argv.indexOf('--from');
 const from = fromIndex < 0 ? undefined : process.argv[fromIndex + 1];
+if (fromIndex >= 0 && !from?.endsWith('.onnx')) throw new Error(`--from needs a student .onnx file, got ${from}`);
 const scope = (process.argv.includes('--scope') ? process.argv[process.argv.indexOf('--scope') + 1] : 'global') as 'layer' | 'global';
 if (!['layer', 'global'].includes(scope)) throw new Error(`--scope needs layer or global, got ${scope}`);
 if (o.ema !== undefined && !(o.ema >= 0 && o.ema < 1)) throw new Error(`--ema needs a decay in [0, 1), got ${o.ema}`);
@@ -148,14 +149,16 @@ console.log(table([
   ...(stage2 === undefined ? [] : [[`+ stage 2: logits only, ${o.stage2Epochs} epoch${o.stage2Epochs === 1 ? '' : 's'} (distilled)`, fmt(pplDistilled.perplexity), vsFp32(pplDistilled.perplexity)]]),
 ]));
 console.log(`\ntraining data: ${o.rows} rows of ${length} tokens, each ${o.pack} stories of ${o.sampleLength} tokens sampled from the fp32 teacher at temperature ${o.sampleTemperature}${o.topP < 1 ? `, top-p ${o.topP}` : ''} (${count} stories, ${samplingS.toFixed(0)} s${samplingS < 1 ? ', cached' : ''}); ${o.heldOut} more rows held out to pick each stage's checkpoint`);
-const common = `AdamW (weight decay 0.01, warm-up + cosine, clip 1${o.ema === undefined ? '' : `, weights averaged with EMA ${o.ema}`}), batch ${o.batch} × ${length} tokens`;
-console.log(`training: ${common}, ${stage1.trained} tensors trained`);
+const optimizer = `AdamW (weight decay 0.01, warm-up + cosine, clip 1${o.ema === undefined ? '' : `, weights averaged with EMA ${o.ema}`}), batch ${o.batch} × ${length} tokens`;
+console.log(`training: ${optimizer}, ${stage1.trained} tensors trained`);
 const stages = [{ name: 'stage 1', run: stage1, lr: o.lr, what: `kl_div T ${o.T} on the logits${o.hidden > 0 ? ` + ${hiddenValues.length} hidden-state MSE pairs (weight ${o.hidden})` : ''}` },
   ...(stage2 === undefined ? [] : [{ name: 'stage 2', run: stage2, lr: o.stage2Lr, what: `kl_div T ${o.T} on the logits only` }])];
 for (const { name, run, lr, what } of stages) {
   const { result: r, metric } = run;
   console.log(`  ${name}: ${what}, lr ${lr}, ${r.steps} steps, ${(r.trainMs / 1000).toFixed(0)} s in steps, ${Math.round(r.samplesPerSec * length)} tokens/s; ` +
-    (r.best ? `checkpoint: ${run.keptStart ? 'the start (no step beat it)' : `step ${r.best.step}`}, held-out sampled-text perplexity ${fmt(-r.best.metric)} (before ${fmt(metric!.before)})` : 'no checkpoint choice'));
+    (!r.best ? 'no checkpoint choice' : run.keptStart
+      ? `checkpoint: the start, held-out sampled-text perplexity ${fmt(metric!.before)} (no step beat it; best step ${r.best.step}: ${fmt(-r.best.metric)})`
+      : `checkpoint: step ${r.best.step}, held-out sampled-text perplexity ${fmt(-r.best.metric)} (before ${fmt(metric!.before)})`));
 }
 console.log(`time: ${trainWallS.toFixed(0)} s training wall, ${os.availableParallelism()} cores, ${o.threads} onnxruntime threads (machine shared with other jobs); whole bench ${((performance.now() - wall0) / 1000).toFixed(0)} s`);
 // Where in a story the gap lies: training stories are --sample-length tokens long, the validation stories up to 512.
