@@ -2,8 +2,8 @@
 // character accuracy of fp32, pruned-only and pruned+distilled on 1,000 rendered evaluation lines (text seed 1; the
 // first 200 are bench/quant-ocr's, whose 1,771 characters alone cannot resolve a few tenths of a point), each gap to
 // fp32 with a 95 % interval by a paired bootstrap over the lines. Target: the distilled model within 1 point of fp32.
-// Three disjoint line sets besides (lib/distill-ocr-data.ts): training lines (text seed 3, render seeds 300000+i), calibration lines (text seed 5,
-// render seeds 500000+i) run one by one at natural width for the prune pass's compensation (--compensation lstsq:
+// Three disjoint line sets besides (lib/distill-ocr-data.ts): training lines (text seed 3, render seeds 300000+i),
+// calibration lines (text seed 5, render seeds 500000+i) run one by one at natural width for the prune pass's compensation (--compensation lstsq:
 // each consumer of removed channels refitted by least squares; mean: mean activations folded into biases), and
 // validation lines (text seed 7, render seeds 700000+i; --val-lines 0 falls back to the calibration lines) whose
 // unlabeled agreement with fp32 chooses the distillation checkpoint (32 lines swung ±2–3 points). Pruned-only is reported plain and

@@ -12,10 +12,10 @@ import type { GradContext } from '../../rules/grad/rule.js';
 /** The model cannot be differentiated as asked (no rule for an op on the path, bad loss or wrt, ...). */
 export class GradientError extends Error {}
 
-/** What every node's context shares: the graph, its inferred types and the extension with its caches. */
 /** Element types the backward graph is built in (the rules' scalar constants come in these). */
 export const GRADIENT_TYPES: ReadonlySet<number> = new Set([DataType.FLOAT, DataType.DOUBLE]);
 
+/** What every node's context shares: the graph, its inferred types and the extension with its caches. */
 export class BackwardEmitter {
   readonly emit: GraphExtension;
   readonly opset: number;
