@@ -9,7 +9,7 @@ import { runModel } from '../src/runtime/ort.js';
 import { buildStepGraph } from '../src/train/step-graph.js';
 import { train } from '../src/train/trainer.js';
 import { exportTrained } from '../src/train/export.js';
-import { distillRec, loadRecFp32, pruneRec, REC_INPUT } from '../bench/lib/distill-ocr-model.js';
+import { distillRec, loadRecFp32, meanFrameKl, pruneRec, REC_INPUT } from '../bench/lib/distill-ocr-model.js';
 import { rng } from './helpers/feeds.js';
 import { channelPairs, keptName, matchPrunedChannels, withChannelViews } from '../bench/lib/distill-ocr-channels.js';
 import { ratiosByLoss } from '../bench/lib/distill-ocr-sensitivity.js';
@@ -72,9 +72,9 @@ test('pruned feature maps align with the teacher\'s kept channels, in order; the
 
 test('ratiosByLoss: ratios where each loss curve meets the lowest threshold that removes the budget', async () => {
   const curves = new Map([
-    ['a', [{ ratio: 0.25, agreement: 0.99 }, { ratio: 0.5, agreement: 0.9 }]],
+    ['a', [{ ratio: 0.25, loss: 0.01 }, { ratio: 0.5, loss: 0.1 }]],
     // b's loss falls back at 0.5: the curve never falls, so 0.5 counts at the loss of 0.25.
-    ['b', [{ ratio: 0.25, agreement: 0.96 }, { ratio: 0.5, agreement: 0.97 }]],
+    ['b', [{ ratio: 0.25, loss: 0.04 }, { ratio: 0.5, loss: 0.03 }]],
   ]);
   const removedBy = async (ratios: ReadonlyMap<string, number>): Promise<number> => 100 * (ratios.get('a')! + ratios.get('b')!);
   // Loss t ≤ 0.01: a at 25·t/0.01 %, b at 25·t/0.04 %: removed = 2500 t + 625 t = 3125 t; 25 parameters at t = 0.008.
@@ -86,4 +86,16 @@ test('ratiosByLoss: ratios where each loss curve meets the lowest threshold that
   const high = await ratiosByLoss(curves, 95, removedBy, 40);
   assert.ok(Math.abs(high.ratios.get('b')! - 0.5) < 1e-9 && Math.abs(high.ratios.get('a')! - 0.45) < 1e-6);
   await assert.rejects(ratiosByLoss(curves, 1000, removedBy), /removes 100 parameters, fewer than 1000/);
+});
+
+test('meanFrameKl: per-frame KL(p ‖ q) averaged over frames, zero for equal outputs', () => {
+  const probs = (rows: number[][]): Tensor => Tensor.fromArray(DataType.FLOAT, [1, rows.length, rows[0].length], Float32Array.from(rows.flat()));
+  const p = probs([[0.5, 0.5], [1, 0]]);
+  assert.equal(meanFrameKl(p, p), 0);
+  // Frame 1: 0.5 ln(0.5/0.25) + 0.5 ln(0.5/0.75); frame 2: 1 · ln(1/0.5); p = 0 adds nothing.
+  const expected = (0.5 * Math.log(2) + 0.5 * Math.log(2 / 3) + Math.log(2)) / 2;
+  assert.ok(Math.abs(meanFrameKl(p, probs([[0.25, 0.75], [0.5, 0.5]])) - expected) < 1e-6);
+  // A class the pruned model puts at exactly zero costs ln(p / 1e-12), not infinity.
+  assert.ok(Number.isFinite(meanFrameKl(p, probs([[1, 0], [1, 0]]))));
+  assert.throws(() => meanFrameKl(p, probs([[1, 0]])), /the lines differ/);
 });

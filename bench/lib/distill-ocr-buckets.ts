@@ -2,8 +2,9 @@
 // graph (same student, teacher and trainable tensors, another static width); one loop feeds them in turn and carries
 // the parameters and the AdamW moments from one bucket's session to the next (the trainer's train() keeps one step
 // graph and zeroes the optimizer state per call, which would reset the moments at every bucket switch).
-// Validation is unlabeled: agreement of the student's readings with the fp32 readings on lines that are neither
-// evaluation nor training lines; the best checkpoint (step 0, the pruned model itself, included; the later one on ties) is kept.
+// Validation runs the caller's metric on the exported student (the benches: agreement with fp32's readings, or
+// accuracy against the rendered texts, on lines that are neither evaluation nor training lines); the best checkpoint
+// (step 0, the pruned model itself, included; the later one on ties) is kept.
 import { buildStepGraph, exportTrained, paramAverage, type Model } from '../../src/index.js';
 import { createSession, ort, toOrtTensor } from '../../src/runtime/ort.js';
 import { rng } from '../../src/train/shuffle.js';
@@ -26,6 +27,8 @@ export interface BucketTrainOptions {
   /** Higher is better; run on the exported student at step 0, every `validateEvery` steps and at the end. */
   readonly validate?: (student: Model) => Promise<number>;
   readonly validateEvery?: number;
+  /** What `validate` measures, for the log (default "agreement with fp32"). */
+  readonly metricName?: string;
   readonly log?: (line: string) => void;
   /** The step model of one bucket width (default: distillRec of student and teacher at T, its trainable set); QAT
    *  passes its fake-quant student's own pairs and trainable tensors. */
@@ -83,7 +86,7 @@ export async function distillBuckets(o: BucketTrainOptions): Promise<BucketTrain
     validations.push({ step, metric });
     const better = !best || metric >= best.metric; // ties: the later, longer-trained checkpoint
     if (better) best = { metric, step, student };
-    log(`validation at step ${step}: ${(100 * metric).toFixed(2)} % agreement with fp32${better ? ' (best)' : ''}`);
+    log(`validation at step ${step}: ${(100 * metric).toFixed(2)} % ${o.metricName ?? 'agreement with fp32'}${better ? ' (best)' : ''}`);
   };
 
   const losses: number[] = [];

@@ -66,16 +66,32 @@ export interface RecScore {
   readonly lines: LineErrors;
 }
 
-/** Greedy CTC readings of `lines`, one line per run at its own width (as deployed). */
-export async function recPredictions(model: Model, lines: readonly TextLine[], dict: readonly string[], threads = 2): Promise<string[]> {
+/** The model's output (per-frame character probabilities, [1, frames, classes]) for each of `lines`, one line per
+ *  run at its own width (as deployed). */
+export async function recOutputs(model: Model, lines: readonly TextLine[], threads = 2): Promise<Tensor[]> {
   const session = await createSession(model, { optimization: 'all', threads });
-  const out: string[] = [];
+  const out: Tensor[] = [];
   try {
-    for (const line of lines) out.push(ctcDecode(Object.values(await runModel(session, { [REC_INPUT]: line.input }))[0] as Tensor, dict));
+    for (const line of lines) out.push(Object.values(await runModel(session, { [REC_INPUT]: line.input }))[0] as Tensor);
   } finally {
     await session.release();
   }
   return out;
+}
+
+/** Greedy CTC readings of `lines`. */
+export async function recPredictions(model: Model, lines: readonly TextLine[], dict: readonly string[], threads = 2): Promise<string[]> {
+  return (await recOutputs(model, lines, threads)).map((t) => ctcDecode(t, dict));
+}
+
+/** Mean over frames of KL(p ‖ q) between two outputs of recOutputs (q floored at 1e-12: a pruned model may put
+ *  exactly zero on a class). */
+export function meanFrameKl(p: Tensor, q: Tensor): number {
+  const classes = p.dims.at(-1) as number, a = p.toFloat32(), b = q.toFloat32();
+  if (a.length !== b.length) throw new Error(`outputs of ${a.length} and ${b.length} values: the lines differ`);
+  let kl = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] > 0) kl += a[i] * Math.log(a[i] / Math.max(b[i], 1e-12));
+  return kl / (a.length / classes);
 }
 
 /** Character accuracy of `model` against the rendered texts. */

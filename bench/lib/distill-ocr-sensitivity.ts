@@ -1,12 +1,13 @@
-// Which channel groups of PP-OCRv4 rec can be pruned: each group alone is pruned at the ratio and its readings of
-// some training lines compared with the fp32 model's (agreement = character accuracy against the fp32 readings, so
-// no labels and no evaluation lines are involved). PP-LCNetV3's weakest-l1 channels still carry constants (conv
+// Which channel groups of PP-OCRv4 rec can be pruned: each group alone is pruned at the ratio and its outputs on
+// some training lines compared with the fp32 model's: agreement (character accuracy of its readings against the fp32
+// readings) and divergence (mean per-frame KL from fp32's output, which moves before a reading flips), so no labels
+// and no evaluation lines are involved. PP-LCNetV3's weakest-l1 channels still carry constants (conv
 // biases and the learnable affine blocks' offsets through hard-swish) into the next layer; in some groups removing
 // them alone wipes out recognition, which distillation on a few hundred lines cannot win back.
 import { modelStats, type Model } from '../../src/index.js';
 import { findChannelGroups } from '../../passes/prune.pass.js';
-import { characterAccuracy, type TextLine } from './ocr.js';
-import { pruneRec, recPredictions } from './distill-ocr-model.js';
+import { characterAccuracy, ctcDecode, type TextLine } from './ocr.js';
+import { meanFrameKl, pruneRec, recOutputs } from './distill-ocr-model.js';
 
 export interface GroupSensitivity {
   readonly label: string;
@@ -14,6 +15,8 @@ export interface GroupSensitivity {
   readonly units: number;
   /** Agreement with fp32 when only this group is pruned. */
   readonly agreement: number;
+  /** Mean per-frame KL(fp32 ‖ pruned) when only this group is pruned. */
+  readonly divergence: number;
   /** Parameters that pruning this group alone removes. */
   readonly removed: number;
 }
@@ -22,26 +25,28 @@ export interface GroupSensitivity {
 export const exactName = (name: string): string => `/^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$/`;
 
 export async function groupSensitivity(fp32: Model, lines: readonly TextLine[], ratio: number, dict: readonly string[], threads = 2, calib: readonly TextLine[] = [], compensation: 'mean' | 'lstsq' = 'mean'): Promise<GroupSensitivity[]> {
-  const reference = await recPredictions(fp32, lines, dict, threads);
+  const referenceOutputs = await recOutputs(fp32, lines, threads);
+  const reference = referenceOutputs.map((t) => ctcDecode(t, dict));
   const parameters = modelStats(fp32).parameters;
   const { groups } = findChannelGroups(fp32.graph, fp32);
   const out: GroupSensitivity[] = [];
   for (const g of groups) {
     const others = groups.filter((o) => o !== g).map((o) => exactName(o.label));
     const pruned = await pruneRec(fp32, ratio, others, calib, compensation);
-    const predicted = await recPredictions(pruned, lines, dict, threads);
-    const agreement = characterAccuracy(reference.map((truth, i) => ({ truth, predicted: predicted[i] })));
-    out.push({ label: g.label, kind: g.kind, units: g.units, agreement, removed: parameters - modelStats(pruned).parameters });
+    const outputs = await recOutputs(pruned, lines, threads);
+    const agreement = characterAccuracy(reference.map((truth, i) => ({ truth, predicted: ctcDecode(outputs[i], dict) })));
+    const divergence = outputs.reduce((sum, t, i) => sum + meanFrameKl(referenceOutputs[i], t), 0) / outputs.length;
+    out.push({ label: g.label, kind: g.kind, units: g.units, agreement, divergence, removed: parameters - modelStats(pruned).parameters });
   }
   return out;
 }
 
-/** One group's sensitivity at several ratios. */
-export type SensitivityCurves = ReadonlyMap<string, ReadonlyArray<{ readonly ratio: number; readonly agreement: number }>>;
+/** One group's loss (1 − agreement, or divergence) at several ratios. */
+export type SensitivityCurves = ReadonlyMap<string, ReadonlyArray<{ readonly ratio: number; readonly loss: number }>>;
 
 /**
  * Per-group ratios for a parameter budget, as PaddleSlim's get_ratios_by_loss: under a loss threshold t, each group
- * takes the ratio at which its loss curve (1 − agreement, linear between the measured ratios, from 0 at ratio 0, and
+ * takes the ratio at which its loss curve (linear between the measured ratios, from 0 at ratio 0, and
  * never falling) reaches t; t is found by bisection so that the model `removedBy` prunes with those ratios loses at
  * least `budget` parameters, and as few more as the bisection can tell. Groups interact (a conv's input and output
  * channels belong to different groups), hence the real count at every probe.
@@ -49,7 +54,7 @@ export type SensitivityCurves = ReadonlyMap<string, ReadonlyArray<{ readonly rat
 export async function ratiosByLoss(curves: SensitivityCurves, budget: number, removedBy: (ratios: ReadonlyMap<string, number>) => Promise<number>, probes = 24): Promise<{ ratios: Map<string, number>; threshold: number; removed: number }> {
   const monotone = new Map([...curves].map(([label, curve]) => {
     let worst = 0;
-    return [label, [{ ratio: 0, loss: 0 }, ...[...curve].sort((a, b) => a.ratio - b.ratio).map((p) => ({ ratio: p.ratio, loss: (worst = Math.max(worst, 1 - p.agreement)) }))]];
+    return [label, [{ ratio: 0, loss: 0 }, ...[...curve].sort((a, b) => a.ratio - b.ratio).map((p) => ({ ratio: p.ratio, loss: (worst = Math.max(worst, p.loss)) }))]];
   }));
   const ratiosAt = (t: number): Map<string, number> => new Map([...monotone].map(([label, points]) => {
     const above = points.findIndex((p) => p.loss > t);
