@@ -26,7 +26,7 @@
 // allocation (per-group prune ratios); it started 0.8 points above the uniform prune at the same budget. uniform
 // distils the uniform start itself. --sensitivity-by agreement (default) measures each group's loss as 1 − agreement
 // with fp32's readings, kl as the mean per-frame KL from fp32's output, which on 32 lines resolves what agreement
-// rounds to whole characters.
+// rounds to whole characters (but misses the few frames that flip readings: a start 4.5 points lower, bench/README).
 // --hidden adds MSE on every LayerNorm input of the SVTR neck (its residual stream, whose width of 120 pruning
 // keeps), each over the teacher's variance on 16 training lines, X shared among them (as distill-llm does);
 // --channels adds MSE between every pruned feature map a Conv reads and the teacher's same channels
@@ -103,7 +103,7 @@ const chars = evalLines.reduce((n, l) => n + Array.from(l.text).length, 0);
 console.log(`rendered ${evalLines.length} evaluation lines (${chars} characters), ${trainLines.length} unlabeled training lines, ${calibLines.length} calibration lines and ${o.valLines > 0 ? valLines.length : 'no separate'} validation lines in ${seconds(t0).toFixed(1)} s`);
 const dict = recDictionary();
 const fp32 = await loadRecFp32();
-const valReference = await recPredictions(fp32, valLines, dict, o.threads);
+const valReference = o.select === 'agreement' ? await recPredictions(fp32, valLines, dict, o.threads) : [];
 /** --select agreement, unlabeled: character accuracy of the model's readings of the validation lines against fp32's. */
 const valAgreement = async (m: Model): Promise<number> => {
   const predicted = await recPredictions(m, valLines, dict, o.threads);
