@@ -32,7 +32,7 @@ import type { DistillPair } from '../passes/distill.pass.js';
 import { perplexity, perplexityByPosition, STORIES_MODEL, validationStories } from '../test/helpers/perplexity.js';
 import { REPO_ROOT } from '../test/helpers/paths.js';
 import { llamaDecodeStep } from './lib/llama-decode.js';
-import { table } from './lib/measure.js';
+import { onnxFileArg, table } from './lib/measure.js';
 
 const arg = (name: string, fallback: number, zeroOk = false): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -48,9 +48,7 @@ const o = {
   compensation: (process.argv.includes('--compensation') ? process.argv[process.argv.indexOf('--compensation') + 1] : 'lstsq') as 'none' | 'mean' | 'lstsq',
   calib: arg('calib', 16), ema: process.argv.includes('--ema') ? Number(process.argv[process.argv.indexOf('--ema') + 1]) : undefined, sampleTemperature: arg('sample-temperature', 1), topP: arg('top-p', 1),
 };
-const fromIndex = process.argv.indexOf('--from');
-const from = fromIndex < 0 ? undefined : process.argv[fromIndex + 1];
-if (fromIndex >= 0 && !from?.endsWith('.onnx')) throw new Error(`--from needs a student .onnx file, got ${from}`);
+const from = onnxFileArg('from', 'a student');
 const scope = (process.argv.includes('--scope') ? process.argv[process.argv.indexOf('--scope') + 1] : 'global') as 'layer' | 'global';
 if (!['layer', 'global'].includes(scope)) throw new Error(`--scope needs layer or global, got ${scope}`);
 if (o.ema !== undefined && !(o.ema >= 0 && o.ema < 1)) throw new Error(`--ema needs a decay in [0, 1), got ${o.ema}`);

@@ -48,7 +48,7 @@ import { loadRecFp32, pruneRec, REC_INPUT, recAccuracy, recPredictions, type Rec
 import { hiddenStatePairs, layerNormInputs, valueVariances } from '../src/cli/distill-hidden.js';
 import { channelPairs, matchPrunedChannels, withChannelViews } from './lib/distill-ocr-channels.js';
 import { characterAccuracy } from './lib/ocr.js';
-import { table } from './lib/measure.js';
+import { onnxFileArg, table } from './lib/measure.js';
 import { pairedAccuracyInterval } from './lib/paired-bootstrap.js';
 
 const TARGET_POINTS = 1;
@@ -73,9 +73,7 @@ const o = {
   ema: Number(arg('ema') ?? 0.99), threads: num('threads', 2), seed: Number(arg('seed') ?? 0), hidden: Number(arg('hidden') ?? 5), channels: Number(arg('channels') ?? 0), compensation: (arg('compensation') ?? 'lstsq') as 'mean' | 'lstsq',
 };
 if (!['mean', 'lstsq'].includes(o.compensation)) throw new Error(`--compensation needs mean or lstsq, got ${o.compensation}`);
-const fromIndex = process.argv.indexOf('--from');
-const from = fromIndex < 0 ? undefined : process.argv[fromIndex + 1];
-if (fromIndex >= 0 && !from?.endsWith('.onnx')) throw new Error(`--from needs a pruned start .onnx file, got ${from}`);
+const from = onnxFileArg('from', 'a pruned start');
 if (from && o.ratios.length > 1) throw new Error('--from starts one distillation: give one --ratios value at most');
 /** Each run's distillation start and result, for --from and for a look at them. */
 const SAVE_DIR = path.join(REPO_ROOT, '.tmp', 'bench-distill-ocr');

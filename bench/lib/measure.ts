@@ -71,3 +71,12 @@ export function numberArg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
+
+/** `--name FILE.onnx` from the command line, or undefined when absent; anything but an .onnx path is refused. */
+export function onnxFileArg(name: string, what: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return undefined;
+  const file = process.argv[i + 1];
+  if (!file?.endsWith('.onnx')) throw new Error(`--${name} needs ${what} .onnx file, got ${file}`);
+  return file;
+}
